@@ -1,0 +1,41 @@
+# gites.calendar -- the two commands: `make run` and `make test`.
+# Everything is set up on demand: the virtualenv lives at the top of the
+# repository (as a classic buildout does), so console scripts are in bin/.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV_STAMP := bin/.gites-installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint format pins bench install browser clean
+
+$(VENV_STAMP): setup.py constraints.txt
+	test -x bin/python || $(PYTHON) -m venv .
+	bin/python -m pip install -q -c constraints.txt pip setuptools wheel
+	bin/python -m pip install -q -c constraints.txt -e '.[test,dev]'
+	touch $@
+
+install: $(VENV_STAMP)
+
+run: $(VENV_STAMP)
+	bin/python scripts/run.py
+
+test: $(VENV_STAMP)
+	bin/python scripts/run_tests.py $(TEST_ARGS)
+
+lint: $(VENV_STAMP)
+	bin/ruff check src scripts benchmarks setup.py
+	bin/ruff format --check src scripts benchmarks setup.py
+
+format: $(VENV_STAMP)
+	bin/ruff format src scripts benchmarks setup.py
+	bin/ruff check --fix src scripts benchmarks setup.py
+
+pins:
+	$(PYTHON) scripts/pins.py freeze
+
+bench: $(VENV_STAMP)
+	bin/python benchmarks/run.py
+
+clean:
+	rm -rf bin lib lib64 include share pyvenv.cfg var parts develop-eggs .installed.cfg

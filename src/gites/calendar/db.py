@@ -1,0 +1,212 @@
+"""The database: one entry point, :func:`configure_db`, for everyone.
+
+Zope start-up, the daemon, the cron scripts and the tests call
+``configure_db(url)``.  It registers, under the name ``gites_wallons``:
+
+* a z3c.saconfig engine factory (the engine is built from the URL the
+  caller got from the environment, never from ZCML);
+* a ``GloballyScopedSession``: the session Plone views use, which joins the
+  Zope transaction through zope.sqlalchemy, so a request writes all or
+  nothing.
+
+Processes without a Zope transaction (the daemon, the scripts) take plain
+sessions from :func:`new_session` on the same engine and commit themselves.
+"""
+
+import contextlib
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+from z3c.saconfig import GloballyScopedSession, named_scoped_session
+from z3c.saconfig.interfaces import IEngineFactory, IScopedSession
+from zope.component import getUtility, provideUtility, queryUtility
+from zope.interface import implementer
+
+from gites.calendar import logger
+from gites.calendar.config import mask_url
+from gites.calendar.models import LEGACY_TABLES, Base
+
+SESSION_NAME = "gites_wallons"
+# One row per cottage and night (SPEC §2). On a legacy database that already
+# holds duplicates, initCalendarDatabase --remove-duplicates clears them first.
+RESERVATION_INDEX = "reservation_proprio_heb_day_uniq"
+
+Session_ = named_scoped_session(SESSION_NAME)
+
+
+def engine_options(url):
+    """Engine keyword arguments suited to the URL's database."""
+    if url.startswith("sqlite"):
+        options = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            options["poolclass"] = StaticPool
+        return options
+    # Connections are checked before use so that a restarted PostgreSQL does
+    # not cost a failed request.
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def make_engine(url):
+    """A SQLAlchemy engine for ``url`` with the options its database needs."""
+    engine = create_engine(url, **engine_options(url))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+@implementer(IEngineFactory)
+class FixedEngineFactory:
+    """z3c.saconfig engine factory for an engine built once, at start-up."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def __call__(self):
+        return self.engine
+
+    def configuration(self):
+        return (self.engine.url,), {}
+
+    def reset(self):
+        self.engine.dispose()
+
+
+def register_engine(engine):
+    """Register ``engine`` and the named session in the current registry."""
+    provideUtility(FixedEngineFactory(engine), provides=IEngineFactory, name=SESSION_NAME)
+    provideUtility(
+        GloballyScopedSession(engine=SESSION_NAME), provides=IScopedSession, name=SESSION_NAME
+    )
+    Session_.remove()
+    return engine
+
+
+def configure_db(url):
+    """Build the engine for ``url`` and register it with the named session.
+
+    Calling it again with another URL replaces both.
+    """
+    old = queryUtility(IEngineFactory, name=SESSION_NAME)
+    if old is not None:
+        old.reset()
+    logger.info("database: %s", mask_url(url))
+    return register_engine(make_engine(url))
+
+
+def get_engine():
+    return getUtility(IEngineFactory, name=SESSION_NAME)()
+
+
+def get_session():
+    """The Zope-transaction-bound session (for Plone views)."""
+    return Session_()
+
+
+def new_session():
+    """A plain session on the same engine; the caller commits."""
+    return Session(bind=get_engine(), expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def session_scope():
+    """A plain session committed on success, rolled back on error."""
+    session = new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def lock_cottage(session, heb_pk):
+    """Serialise writers of one cottage until the end of the transaction.
+
+    On PostgreSQL this takes the row lock of the ``hebergement`` row; SQLite
+    serialises all writers with its database lock.  Returns False if the
+    cottage does not exist.
+    """
+    result = session.execute(
+        text("SELECT heb_pk FROM hebergement WHERE heb_pk = :pk FOR UPDATE")
+        if session.get_bind().dialect.name == "postgresql"
+        else text("SELECT heb_pk FROM hebergement WHERE heb_pk = :pk"),
+        {"pk": heb_pk},
+    )
+    return result.first() is not None
+
+
+# -- schema -----------------------------------------------------------------
+
+
+def missing_tables(engine):
+    existing = set(inspect(engine).get_table_names())
+    return [t for t in Base.metadata.sorted_tables if t.name not in existing]
+
+
+def duplicate_reservations(connection):
+    """Number of (cottage, day) pairs with more than one reservation row."""
+    return connection.execute(
+        text(
+            "SELECT count(*) FROM (SELECT heb_fk, res_date FROM reservation_proprio"
+            " GROUP BY heb_fk, res_date HAVING count(*) > 1) AS d"
+        )
+    ).scalar()
+
+
+def remove_duplicate_reservations(connection):
+    """Keep the oldest row (lowest res_id) of each (cottage, day)."""
+    return connection.execute(
+        text(
+            "DELETE FROM reservation_proprio WHERE res_id IN ("
+            " SELECT r.res_id FROM reservation_proprio r JOIN reservation_proprio o"
+            " ON o.heb_fk = r.heb_fk AND o.res_date = r.res_date AND o.res_id < r.res_id)"
+        )
+    ).rowcount
+
+
+class SchemaError(Exception):
+    pass
+
+
+def create_schema(engine, remove_duplicates=False):
+    """Create the missing tables and the reservation index; return what was done.
+
+    Existing tables are never altered: production's legacy tables have many
+    more columns than the ones mapped here.
+    """
+    done = []
+    for table in missing_tables(engine):
+        table.create(engine)
+        kind = "legacy table (minimal, for development)" if table.name in LEGACY_TABLES else "table"
+        done.append(f"created {kind} {table.name}")
+    with engine.begin() as connection:
+        indexes = {ix["name"] for ix in inspect(connection).get_indexes("reservation_proprio")}
+        if RESERVATION_INDEX not in indexes:
+            duplicates = duplicate_reservations(connection)
+            if duplicates and not remove_duplicates:
+                raise SchemaError(
+                    f"reservation_proprio holds {duplicates} (cottage, day) pairs with more than"
+                    " one row; run initCalendarDatabase --remove-duplicates to keep the oldest"
+                    " row of each and create the unique index"
+                )
+            if duplicates:
+                removed = remove_duplicate_reservations(connection)
+                done.append(f"removed {removed} duplicate reservation rows")
+            connection.execute(
+                text(
+                    f"CREATE UNIQUE INDEX {RESERVATION_INDEX}"
+                    " ON reservation_proprio (heb_fk, res_date)"
+                )
+            )
+            done.append(f"created index {RESERVATION_INDEX}")
+    return done

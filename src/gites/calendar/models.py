@@ -1,0 +1,189 @@
+"""SQLAlchemy models of the ``gites_wallons`` tables this package uses.
+
+The four legacy tables exist in production with many more columns: only the
+columns used here are mapped, and :mod:`gites.calendar.db` never creates,
+alters or drops a legacy table that exists.  The ``gites_calendar_*`` tables
+are this package's own.  No session is imported here.
+"""
+
+import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# res_type values; a free day ('libre') has no row.
+LOUE = "loue"
+INDISP = "indisp"
+LIBRE = "libre"
+RESERVATION_TYPES = (LOUE, INDISP)
+SELECTION_TYPES = (LOUE, INDISP, LIBRE)
+
+# heb_calendrier_proprio values
+ACTIF = "actif"
+SEARCH_ACTIF = "searchactif"
+NON_ACTIF = "non actif"
+BLOQUE = "bloque"
+CALENDAR_STATES = (ACTIF, SEARCH_ACTIF, NON_ACTIF, BLOQUE)
+
+# BigInteger that stays an autoincrementing INTEGER PRIMARY KEY on SQLite.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# -- legacy tables ----------------------------------------------------------
+
+
+class Proprio(Base):
+    __tablename__ = "proprio"
+
+    pro_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pro_nom1: Mapped[str | None] = mapped_column(String)
+    pro_prenom1: Mapped[str | None] = mapped_column(String)
+    pro_email: Mapped[str | None] = mapped_column(String)
+    pro_etat: Mapped[bool | None] = mapped_column(Boolean)
+    pro_reactivation_hash: Mapped[str | None] = mapped_column(String)
+
+    hebergements: Mapped[list["Hebergement"]] = relationship(
+        back_populates="proprio", order_by="Hebergement.heb_pk"
+    )
+
+    @property
+    def display_name(self):
+        return " ".join(n for n in (self.pro_prenom1, self.pro_nom1) if n)
+
+
+class Hebergement(Base):
+    __tablename__ = "hebergement"
+
+    heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    heb_nom: Mapped[str | None] = mapped_column(String)
+    heb_code_cgt: Mapped[str | None] = mapped_column(String)
+    heb_site_public: Mapped[str | None] = mapped_column(String)
+    heb_pro_fk: Mapped[int | None] = mapped_column(ForeignKey("proprio.pro_pk"))
+    heb_calendrier_proprio: Mapped[str | None] = mapped_column(String)
+    heb_calendrier_proprio_date_maj: Mapped[datetime.date | None] = mapped_column(Date)
+
+    proprio: Mapped[Proprio | None] = relationship(back_populates="hebergements")
+
+    @property
+    def is_public(self):
+        return self.heb_site_public == "1"
+
+
+class Reservation(Base):
+    """One night of a cottage that is not free."""
+
+    __tablename__ = "reservation_proprio"
+
+    res_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    res_date: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    res_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    heb_fk: Mapped[int] = mapped_column(ForeignKey("hebergement.heb_pk"), nullable=False)
+    pro_fk: Mapped[int | None] = mapped_column(ForeignKey("proprio.pro_pk"))
+    res_date_cre: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class BlockingHistory(Base):
+    __tablename__ = "heb_blocking_history"
+
+    heb_blockhistory_id: Mapped[int] = mapped_column(
+        Integer, Sequence("heb_blockhistory_id_seq"), primary_key=True
+    )
+    heb_blockhistory_blocked_dte: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    heb_blockhistory_activated_dte: Mapped[datetime.date | None] = mapped_column(Date)
+    heb_blockhistory_heb_pk: Mapped[int] = mapped_column(
+        ForeignKey("hebergement.heb_pk"), nullable=False
+    )
+    heb_blockhistory_days: Mapped[int | None] = mapped_column(Integer)
+
+
+LEGACY_TABLES = ("proprio", "hebergement", "reservation_proprio", "heb_blocking_history")
+
+
+# -- the package's own tables -----------------------------------------------
+
+
+class OutboxMessage(Base):
+    """A site -> hub change, written in the owner's transaction, relayed later.
+
+    Relayed in ``id`` order; ``sent_at`` is set only once the broker confirmed.
+    """
+
+    __tablename__ = "gites_calendar_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    heb_pk: Mapped[int] = mapped_column(Integer, nullable=False)
+    cgt_id: Mapped[str] = mapped_column(String(20), nullable=False)
+    start_date: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    selection_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    sent_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("gites_calendar_outbox_pending", "id", postgresql_where=sent_at.is_(None)),)
+
+
+class HubApplied(Base):
+    """Hub notifications applied to a cottage: the ordering guard.
+
+    A notification only changes the days that no notification with a higher
+    ``notf_id`` already set, so the final state is the one of applying them
+    in the hub's order, whatever order they arrive in; a redelivered one is
+    recognised by its (cottage, notf_id) and skipped.
+    """
+
+    __tablename__ = "gites_calendar_hub_applied"
+
+    heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    notf_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    start_date: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    applied_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class ActivityMail(Base):
+    """checkCalendarActivity's record of a reminder or blocking mail.
+
+    One row per proprio, kind and inactivity period (the modification date
+    the mail was about), so a re-run never sends the same mail twice.
+    """
+
+    __tablename__ = "gites_calendar_activity_mail"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pro_pk: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # reminder | blocking
+    period: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (UniqueConstraint("pro_pk", "kind", "period"),)
+
+
+class IcalToken(Base):
+    """The private token of a cottage's iCal feed (renewable by its owner)."""
+
+    __tablename__ = "gites_calendar_ical_token"
+
+    heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)

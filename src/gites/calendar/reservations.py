@@ -1,0 +1,166 @@
+"""Writing a cottage's calendar: the one place rows of reservation_proprio change.
+
+Owner pages (``addRange``) and the hub daemon both come here, so both keep
+the invariant of SPEC §2: at most one row per cottage and night.  Each write
+locks the cottage first (:func:`gites.calendar.db.lock_cottage`) and then
+replaces the rows of the range, all in the caller's transaction.
+"""
+
+import dataclasses
+import datetime
+
+from sqlalchemy import delete, insert, select
+
+from gites.calendar.db import lock_cottage
+from gites.calendar.models import (
+    RESERVATION_TYPES,
+    SELECTION_TYPES,
+    Hebergement,
+    OutboxMessage,
+    Reservation,
+)
+
+MAX_RANGE_DAYS = 731  # a range longer than two years is refused
+
+
+class InvalidRange(ValueError):
+    """The range or type is not acceptable (message: one clear line)."""
+
+
+def parse_day(value, name):
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidRange(f"{name} must be a date as YYYY-MM-DD, not {str(value)[:20]!r}") from None
+
+
+def midnight(day):
+    return datetime.datetime.combine(day, datetime.time())
+
+
+def days(start, end):
+    """Every day from start to end, both included."""
+    return [start + datetime.timedelta(n) for n in range((end - start).days + 1)]
+
+
+def check_range(start, end, selection_type, earliest=None):
+    """Raise InvalidRange unless [start, end] and the type are acceptable.
+
+    ``earliest``: the first day that may be changed (owners: today).
+    """
+    if selection_type not in SELECTION_TYPES:
+        raise InvalidRange(
+            f"type must be one of {', '.join(SELECTION_TYPES)}, not {str(selection_type)[:20]!r}"
+        )
+    if end < start:
+        raise InvalidRange(f"end {end.isoformat()} is before start {start.isoformat()}")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise InvalidRange(f"a range may span at most {MAX_RANGE_DAYS} days (two years)")
+    if earliest is not None and start < earliest:
+        raise InvalidRange(f"days before {earliest.isoformat()} cannot be changed")
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeChange:
+    heb_pk: int
+    start: datetime.date
+    end: datetime.date  # included
+    selection_type: str  # loue | indisp | libre
+
+
+def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
+    """Replace the rows of the given days (the cottage must be locked)."""
+    if not day_list:
+        return
+    stamps = [midnight(d) for d in day_list]
+    lo, hi = min(stamps), max(stamps) + datetime.timedelta(days=1)
+    condition = [Reservation.heb_fk == heb_pk, Reservation.res_date >= lo, Reservation.res_date < hi]
+    contiguous = (hi - lo).days == len(stamps)
+    if not contiguous:
+        # A range with holes: delete exactly its days (hub messages partly
+        # superseded by newer notifications).
+        wanted = set(stamps)
+        ids = [
+            res_id
+            for res_id, res_date in session.execute(
+                select(Reservation.res_id, Reservation.res_date).where(*condition)
+            )
+            if midnight(res_date.date()) in wanted
+        ]
+        condition = [Reservation.res_id.in_(ids)] if ids else None
+    if condition is not None:
+        session.execute(delete(Reservation).where(*condition).execution_options(synchronize_session=False))
+    if selection_type in RESERVATION_TYPES:
+        session.execute(
+            insert(Reservation),
+            [
+                {
+                    "res_date": stamp,
+                    "res_type": selection_type,
+                    "heb_fk": heb_pk,
+                    "pro_fk": pro_fk,
+                    "res_date_cre": now,
+                }
+                for stamp in stamps
+            ],
+        )
+
+
+def touch_cottage(session, heb_pk, today):
+    session.execute(
+        Hebergement.__table__.update()
+        .where(Hebergement.heb_pk == heb_pk)
+        .values(heb_calendrier_proprio_date_maj=today)
+    )
+
+
+def apply_owner_change(session, heb, change, pro_pk, now):
+    """An owner's range (SPEC §3 addRange), in the caller's transaction.
+
+    Locks the cottage, sets its modification date, replaces the rows, and
+    queues the change for the hub in the outbox (same transaction).  Returns
+    the outbox row, or None when nothing is to be sent.
+    """
+    today = now.date()
+    check_range(change.start, change.end, change.selection_type, earliest=today)
+    if not lock_cottage(session, heb.heb_pk):
+        raise InvalidRange(f"unknown cottage {heb.heb_pk}")
+    touch_cottage(session, heb.heb_pk, today)
+    replace_days(session, heb.heb_pk, days(change.start, change.end), change.selection_type, pro_pk, now)
+    return queue_for_hub(session, heb, change, now)
+
+
+def queue_for_hub(session, heb, change, now):
+    """Write the site -> hub message into the outbox (SPEC §5).
+
+    Only cottages with a CGT code, and only ranges that are not wholly in the
+    past: a range ending today or later is sent (the legacy rule lost ranges
+    starting today).
+    """
+    if not heb.heb_code_cgt or change.end < now.date():
+        return None
+    message = OutboxMessage(
+        created_at=now,
+        heb_pk=heb.heb_pk,
+        cgt_id=heb.heb_code_cgt,
+        start_date=change.start,
+        end_date=change.end,
+        selection_type=change.selection_type,
+        attempts=0,
+    )
+    session.add(message)
+    return message
+
+
+def busy_days(session, heb_pk, start=None, end=None):
+    """[(date, res_type)] of a cottage, ordered by day; start/end included."""
+    query = select(Reservation.res_date, Reservation.res_type).where(Reservation.heb_fk == heb_pk)
+    if start is not None:
+        query = query.where(Reservation.res_date >= midnight(start))
+    if end is not None:
+        query = query.where(Reservation.res_date < midnight(end + datetime.timedelta(days=1)))
+    return [(res_date.date(), res_type) for res_date, res_type in session.execute(query.order_by(Reservation.res_date))]
