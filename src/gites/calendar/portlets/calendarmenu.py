@@ -5,6 +5,8 @@ the configuration and the help page.  A ``non actif`` calendar hides the
 cottage links; a ``bloque`` one replaces the configuration link by a notice.
 """
 
+import functools
+
 from plone import api
 from plone.app.portlets.portlets import base
 from plone.portlets.interfaces import IPortletDataProvider
@@ -31,11 +33,14 @@ class Assignment(base.Assignment):
 class Renderer(base.Renderer):
     render = ViewPageTemplateFile("calendarmenu.pt")
 
-    def update(self):
-        super().update()
-        session = get_session()
-        self.cottages = owner_cottages(session, current_pro_pk())
-        self.state = calendar_state(self.cottages)
+    @functools.cached_property
+    def cottages(self):
+        # ``available`` is asked before ``update``: load on first use.
+        return owner_cottages(get_session(), current_pro_pk())
+
+    @property
+    def state(self):
+        return calendar_state(self.cottages)
 
     @property
     def available(self):
