@@ -16,6 +16,7 @@ sessions from :func:`new_session` on the same engine and commit themselves.
 import contextlib
 
 from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from z3c.saconfig import GloballyScopedSession, named_scoped_session
@@ -54,9 +55,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.close()
 
 
+def normalize_url(url):
+    """``postgresql://`` means psycopg2 here (SQLAlchemy 2.1 would pick psycopg 3)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
 def make_engine(url):
     """A SQLAlchemy engine for ``url`` with the options its database needs."""
-    engine = create_engine(url, **engine_options(url))
+    engine = create_engine(normalize_url(url), **engine_options(str(url)))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -33,7 +33,6 @@ from plone.app.testing import (
 from plone.app.testing import PLONE_FIXTURE, TEST_USER_ID
 from plone.testing import Layer
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from gites.calendar import db
 from gites.calendar.models import Base
@@ -113,7 +112,7 @@ class PostgreSQLLayer(DatabaseLayer):
 
     def create_database(self):
         server = os.environ.get("GITES_TEST_DB_URL") or DEFAULT_TEST_PG_SERVER
-        self._server_url = make_url(server)
+        self._server_url = db.normalize_url(server)
         if self._server_url.get_backend_name() != "postgresql":
             raise RuntimeError(f"GITES_TEST_DB_URL must be a postgresql:// URL, not {server!r}")
         self._name = f"gites_calendar_test_{os.getpid()}"
