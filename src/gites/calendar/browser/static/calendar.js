@@ -174,6 +174,7 @@
       root.replaceChildren(); // anything server-rendered inside is a no-JS fallback
       root.classList.add(this.editable ? 'gites-calendar--editable' : 'gites-calendar--readonly');
       root.setAttribute('aria-busy', 'false');
+      root.style.setProperty('--gc-months', String(this.months));
 
       if (this.editable) this.toolbar = this.setupToolbar();
 
