@@ -49,10 +49,17 @@ def engine_options(url):
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record):
+    # pysqlite's own transaction handling breaks SAVEPOINTs (the daemon's
+    # batches use them): let SQLAlchemy emit BEGIN itself (_sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection):
+    connection.exec_driver_sql("BEGIN")
 
 
 def normalize_url(url):
@@ -68,6 +75,7 @@ def make_engine(url):
     engine = create_engine(normalize_url(url), **engine_options(str(url)))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 

@@ -1,0 +1,269 @@
+"""The site -> hub relay: publishes ``gites_calendar_outbox`` rows.
+
+Owner changes write an outbox row in their own transaction
+(:func:`gites.calendar.reservations.queue_for_hub`); this relay, a thread of
+the daemon with its own broker connection (so a slow confirm never delays
+the consumer's heartbeats, and kombu connections are not shared between
+threads), publishes the pending rows in ``id`` order to exchange
+``booking.update.gdw``, routing key ``import``, persistent, waiting for the
+broker's confirm, and only then sets ``sent_at``.  Delivery is at least
+once: a crash between confirm and commit sends that row again.
+
+One relay at a time: on PostgreSQL the relay works on a connection holding
+the session advisory lock :data:`ADVISORY_LOCK_KEY`; another daemon's relay
+stands by and takes over when that connection goes (the server releases the
+lock).  Per cottage, ``id`` order is commit order (owner writes lock the
+cottage before the outbox row gets its id), so the hub sees each cottage's
+changes in the order they were made.  SQLite: one daemon, no lock.
+
+Broker down: rows stay pending, the relay reconnects with a backoff and
+sends them once it is back.  A row the codec cannot encode (it should not
+exist: rows are checked when written) is marked ``last_error =
+'unencodable: ...'`` and skipped, so it cannot hold back the others.
+"""
+
+import datetime
+import logging
+import threading
+import time
+
+from kombu import Producer
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from gites.calendar import db
+from gites.calendar.config import mask_text, mask_url
+from gites.calendar.messaging import topology
+from gites.calendar.messaging.codec import SiteChange, encode_site_change
+from gites.calendar.messaging.consumer import Backoff, one_line
+from gites.calendar.models import OutboxMessage
+
+logger = logging.getLogger("gites.calendar.relay")
+
+# pg advisory lock key: any constant bigint unique within the database
+# (here: the bytes of "gitescal" read as an integer).
+ADVISORY_LOCK_KEY = 0x6769746573636160
+POLL_INTERVAL = 1.0  # seconds between looks at the outbox when idle
+STANDBY_INTERVAL = 5.0  # seconds between attempts to become the active relay
+BATCH = 100
+UNENCODABLE = "unencodable: "
+
+
+class OutboxRelay:
+    def __init__(self, url, fmt="pickle", heartbeat=30, now=datetime.datetime.now, secrets=()):
+        self.url = url
+        self.fmt = fmt
+        self.heartbeat = heartbeat
+        self.now = now
+        self.secrets = tuple(secrets)
+        self._stop = threading.Event()
+        self._thread = None
+        self._connection = None
+        self._producer = None
+        self._db_connection = None
+        self._standby_logged = False
+
+    def _log(self, level, msg, *args):
+        logger.log(level, "%s", mask_text(msg % args if args else msg, self.secrets))
+
+    # -- thread control --------------------------------------------------
+
+    def start(self):
+        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def request_stop(self):
+        """Stop after the row in hand (safe from a signal handler)."""
+        self._stop.set()
+
+    def stop(self, timeout=3.0):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def stopping(self):
+        return self._stop.is_set()
+
+    def run(self):
+        broker_backoff, db_backoff = Backoff(), Backoff()
+        try:
+            while not self._stop.is_set():
+                try:
+                    if not self._lead():
+                        self._stop.wait(STANDBY_INTERVAL)
+                        continue
+                    self._connect()
+                    sent = self.relay_pending()
+                    broker_backoff.reset()
+                    db_backoff.reset()
+                    if sent < BATCH:
+                        self._stop.wait(POLL_INTERVAL)
+                    self._connection.heartbeat_check()
+                except SQLAlchemyError as error:
+                    self._drop_db()
+                    delay = db_backoff.next()
+                    self._log(
+                        logging.WARNING, "database: %s; retrying in %.0f s", one_line(error), delay
+                    )
+                    self._stop.wait(delay)
+                except Exception as error:  # broker errors of any transport
+                    self._drop_broker()
+                    delay = broker_backoff.next()
+                    self._log(
+                        logging.WARNING,
+                        "broker %s: %s; outbox rows wait, reconnecting in %.0f s",
+                        mask_url(self.url),
+                        one_line(error),
+                        delay,
+                    )
+                    self._stop.wait(delay)
+        finally:
+            self._drop_broker()
+            self._drop_db()
+            self._log(logging.INFO, "relay stopped")
+
+    # -- leadership and connections --------------------------------------
+
+    def _lead(self):
+        """True when this relay holds the lock (or needs none: SQLite)."""
+        if self._db_connection is not None:
+            return True
+        connection = db.get_engine().connect()
+        try:
+            if connection.dialect.name == "postgresql":
+                got = connection.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                ).scalar()
+                connection.commit()
+                if not got:
+                    if not self._standby_logged:
+                        self._log(logging.INFO, "another relay is active; standing by")
+                        self._standby_logged = True
+                    connection.close()
+                    return False
+        except BaseException:
+            connection.invalidate()
+            connection.close()
+            raise
+        self._db_connection = connection
+        self._standby_logged = False
+        self._log(logging.INFO, "relay active: outbox -> %s", topology.SITE_EXCHANGE.name)
+        return True
+
+    def _drop_db(self):
+        if self._db_connection is not None:
+            # Invalidated, not returned to the pool: closing the DBAPI
+            # connection is what releases the session advisory lock.
+            try:
+                self._db_connection.invalidate()
+                self._db_connection.close()
+            except Exception:
+                logger.debug("closing the relay's database connection failed", exc_info=True)
+            self._db_connection = None
+
+    def _connect(self):
+        if self._connection is not None:
+            return
+        connection = topology.make_connection(self.url, self.heartbeat, confirm=True)
+        try:
+            connection.connect()
+            channel = connection.channel()
+            topology.declare_site_topology(channel, self.url)
+        except BaseException:
+            try:
+                connection.release()
+            except Exception:
+                logger.debug("closing a failed broker connection failed", exc_info=True)
+            raise
+        self._connection = connection
+        self._producer = Producer(channel, exchange=topology.SITE_EXCHANGE)
+        self._log(logging.INFO, "relay connected to %s", mask_url(self.url))
+
+    def _drop_broker(self):
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:
+                logger.debug("closing the relay's broker connection failed", exc_info=True)
+            self._connection = None
+            self._producer = None
+
+    # -- the work ---------------------------------------------------------
+
+    def relay_pending(self):
+        """Publish pending rows in id order (at most BATCH); return how many went."""
+        sent = 0
+        with Session(bind=self._db_connection, expire_on_commit=False) as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.sent_at.is_(None),
+                    (OutboxMessage.last_error.is_(None))
+                    | (OutboxMessage.last_error.not_like(UNENCODABLE + "%")),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(BATCH)
+            ).all()
+            session.commit()
+            for row in rows:
+                if self._stop.is_set():
+                    break
+                self._send(session, row)
+                if row.sent_at is not None:
+                    sent += 1
+        return sent
+
+    def _send(self, session, row):
+        try:
+            body, content_type = encode_site_change(
+                SiteChange(
+                    heb_pk=row.heb_pk,
+                    cgt_id=row.cgt_id,
+                    start=row.start_date,
+                    end=row.end_date,
+                    selection_type=row.selection_type,
+                ),
+                fmt=self.fmt,
+            )
+        except ValueError as error:
+            row.attempts += 1
+            row.last_error = UNENCODABLE + str(error)[:500]
+            session.commit()
+            self._log(logging.ERROR, "outbox %d cannot be encoded, skipped: %s", row.id, error)
+            return
+        started = time.perf_counter()
+        try:
+            self._producer.publish(
+                body,
+                routing_key=topology.SITE_ROUTING_KEY,
+                content_type=content_type,
+                content_encoding="binary",
+                delivery_mode=2,
+                headers={"x-gites-outbox-id": row.id},
+                message_id=f"gites-outbox-{row.id}",
+                retry=False,
+                confirm_timeout=topology.CONFIRM_TIMEOUT,
+            )
+        except Exception as error:
+            row.attempts += 1
+            row.last_error = one_line(error)[:500]
+            session.commit()
+            raise
+        row.attempts += 1
+        row.sent_at = self.now()
+        row.last_error = None
+        session.commit()
+        self._log(
+            logging.INFO,
+            "outbox %d: %s %s..%s %s sent to %s/%s (%.1f ms)",
+            row.id,
+            row.cgt_id,
+            row.start_date.isoformat(),
+            row.end_date.isoformat(),
+            row.selection_type,
+            topology.SITE_EXCHANGE.name,
+            topology.SITE_ROUTING_KEY,
+            (time.perf_counter() - started) * 1000,
+        )

@@ -1,0 +1,77 @@
+"""make run's set-up: no broker server, kombu's SQLAlchemy transport on SQLite."""
+
+import datetime
+import os
+import tempfile
+from unittest import mock
+
+from sqlalchemy import select
+
+from gites.calendar import db
+from gites.calendar.messaging import hubtool
+from gites.calendar.messaging.relay import OutboxRelay
+from gites.calendar.models import OutboxMessage
+from gites.calendar.reservations import RangeChange, apply_owner_change, busy_days
+from gites.calendar.testing import SQLITE_DB, DatabaseTestCase, add_cottage, add_proprio
+from gites.calendar.testing_amqp import ConsumerThread, wait_until
+
+D = datetime.date
+
+
+class EmbeddedTransportTest(DatabaseTestCase):
+    layer = SQLITE_DB
+
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.url = f"sqla+sqlite:///{self.dir.name}/kombu.db"
+        patcher = mock.patch.dict(os.environ, {"AMQP_BROKER_URL": self.url})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        os.environ.pop("AMQP_BROKER_HOST", None)
+        with db.session_scope() as session:
+            add_proprio(session, 1)
+            session.flush()
+            add_cottage(session, 1, 1, cgt="HAFF1234")
+
+    def test_hub_message_applied_and_owner_change_listened(self):
+        lines = []
+        argv = ["--type", "unavailable", "--cgt", "HAFF1234", "--start", "2031-07-01"]
+        self.assertEqual(
+            hubtool.main([*argv, "--end", "2031-07-02", "--notf-id", "5"], lines.append), 0
+        )
+        with ConsumerThread(self.url):
+            self.assertTrue(
+                wait_until(
+                    lambda: self.busy() == [(D(2031, 7, 1), "indisp"), (D(2031, 7, 2), "indisp")]
+                )
+            )
+        self.assertIn("published notf 5", lines[0])
+
+        today = datetime.date.today()
+        with db.session_scope() as session:
+            from gites.calendar.models import Hebergement
+
+            heb = session.get(Hebergement, 1)
+            change = RangeChange(1, today, today + datetime.timedelta(days=1), "loue")
+            apply_owner_change(session, heb, change, 1, datetime.datetime.now())
+        relay = OutboxRelay(self.url)
+        relay.start()
+        self.addCleanup(relay.stop)
+        self.assertTrue(wait_until(self.all_sent))
+        relay.stop()
+        lines = []
+        self.assertEqual(
+            hubtool.main(["--listen", "--count", "1", "--timeout", "10"], lines.append), 0
+        )
+        self.assertIn("typeOfSelection=loue", lines[-1])
+        self.assertIn("cgtId=HAFF1234", lines[-1])
+
+    def busy(self):
+        with db.session_scope() as session:
+            return busy_days(session, 1)
+
+    def all_sent(self):
+        with db.session_scope() as session:
+            return session.scalars(select(OutboxMessage.sent_at)).all() not in ([], [None])

@@ -1,0 +1,137 @@
+"""Site -> hub: the outbox relay against the real RabbitMQ and PostgreSQL."""
+
+import datetime
+
+from sqlalchemy import select
+
+from gites.calendar import db
+from gites.calendar.messaging.codec import decode_site_change
+from gites.calendar.messaging.relay import OutboxRelay
+from gites.calendar.models import Hebergement, OutboxMessage
+from gites.calendar.reservations import RangeChange, apply_owner_change
+from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
+from gites.calendar.testing_amqp import (
+    DAEMON_PG,
+    bind_queue,
+    broker_start,
+    broker_stop,
+    get_all,
+    wait_until,
+)
+
+HUB_INBOX = "test.hub.inbox"  # stands for the hub's queue booking.update.gdw
+TODAY = datetime.date.today()
+
+
+def owner_change(heb_pk, offset, length, selection_type):
+    start = TODAY + datetime.timedelta(days=offset)
+    end = start + datetime.timedelta(days=length - 1)
+    with db.session_scope() as session:
+        heb = session.get(Hebergement, heb_pk)
+        row = apply_owner_change(
+            session,
+            heb,
+            RangeChange(heb_pk, start, end, selection_type),
+            1,
+            datetime.datetime.now(),
+        )
+        session.flush()
+        return (row.id if row is not None else None), start, end
+
+
+def pending_count():
+    with db.session_scope() as session:
+        return len(
+            session.scalars(select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))).all()
+        )
+
+
+class RelayTest(DatabaseTestCase):
+    layer = DAEMON_PG
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.layer["amqp_url"]
+        bind_queue(self.url, HUB_INBOX)
+        with db.session_scope() as session:
+            add_proprio(session, 1)
+            session.flush()
+            add_cottage(session, 10, 1, cgt="HAFF1234")
+            add_cottage(session, 11, 1, cgt="LUXX9")
+            add_cottage(session, 12, 1, cgt=None)  # never sent
+
+    def relay(self, fmt="pickle"):
+        relay = OutboxRelay(self.url, fmt=fmt, heartbeat=10)
+        relay.start()
+        self.addCleanup(relay.stop, 5)
+        return relay
+
+    def test_owner_changes_reach_the_hub_as_the_legacy_hub_expects(self):
+        first = owner_change(10, 3, 2, "loue")
+        owner_change(12, 3, 2, "loue")  # no CGT code: no outbox row
+        second = owner_change(11, 5, 1, "libre")
+        relay = self.relay("pickle")
+        self.assertEqual(wait_until(lambda: pending_count() == 0), True)
+        relay.stop(5)
+        messages = get_all(self.url, HUB_INBOX)
+        self.assertEqual([m[1] for m in messages], ["application/x-python-serialize"] * 2)
+        midnight = datetime.time()
+        self.assertEqual(
+            [decode_site_change(body, ct) for body, ct, _ in messages],
+            [
+                {
+                    "hebPk": 10,
+                    "cgtId": "HAFF1234",
+                    "start": datetime.datetime.combine(first[1], midnight),
+                    "end": datetime.datetime.combine(first[2], midnight),
+                    "typeOfSelection": "loue",
+                },
+                {
+                    "hebPk": 11,
+                    "cgtId": "LUXX9",
+                    "start": datetime.datetime.combine(second[1], midnight),
+                    "end": datetime.datetime.combine(second[2], midnight),
+                    "typeOfSelection": "libre",
+                },
+            ],
+        )
+        with db.session_scope() as session:
+            rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+            self.assertEqual(
+                [(r.id, r.attempts, r.last_error) for r in rows],
+                [(first[0], 1, None), (second[0], 1, None)],
+            )
+            self.assertTrue(all(r.sent_at for r in rows))
+
+    def test_json_format(self):
+        owner_change(10, 1, 1, "indisp")
+        self.relay("json")
+        self.assertEqual(wait_until(lambda: pending_count() == 0), True)
+        [(body, content_type, headers)] = get_all(self.url, HUB_INBOX)
+        self.assertEqual(content_type, "application/json")
+        self.assertEqual(decode_site_change(body, content_type)["typeOfSelection"], "indisp")
+
+    def test_rabbitmq_stopped_while_an_owner_change_is_written(self):
+        relay = self.relay()
+        self.assertTrue(wait_until(lambda: relay._connection is not None))
+        broker_stop()
+        try:
+            row_id, start, end = owner_change(10, 2, 3, "loue")  # the owner's write succeeds
+            self.assertEqual(pending_count(), 1)
+        finally:
+            broker_start()
+        self.assertEqual(wait_until(lambda: pending_count() == 0, timeout=120), True)
+        relay.stop(5)
+        messages = get_all(self.url, HUB_INBOX)
+        self.assertEqual(len(messages), 1)
+        self.assertEqual(messages[0][2]["x-gites-outbox-id"], row_id)
+
+    def test_two_relays_send_each_row_once_in_order(self):
+        ids = [
+            owner_change(10 + n % 2, n, 1, ("loue", "indisp", "libre")[n % 3])[0] for n in range(30)
+        ]
+        self.relay()
+        self.relay()
+        self.assertEqual(wait_until(lambda: pending_count() == 0), True)
+        messages = get_all(self.url, HUB_INBOX)
+        self.assertEqual([m[2]["x-gites-outbox-id"] for m in messages], ids)
