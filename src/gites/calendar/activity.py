@@ -1,0 +1,351 @@
+"""checkCalendarActivity: who gets a reminder, who gets blocked (SPEC §6).
+
+The rule
+--------
+For each active proprio (``pro_etat``), the *last update* is the most
+recent ``heb_calendrier_proprio_date_maj`` among its public cottages whose
+calendar is in use (state neither ``non actif`` nor ``bloque``, nor unset).
+A proprio without such a cottage, or whose dates are all unset, is left
+alone.  With ``age`` = today - last update, in days:
+
+* 30 to 39 days: a **reminder** mail, once per inactivity period.  The
+  period is the last-update date itself, so a proprio first seen at 35 days
+  (the cron did not run, or the mail failed) still gets it, and one who
+  updates the calendar starts a new period.
+* 40 days or more: a **blocking** mail, then every cottage of the proprio
+  (public or not) that is not yet ``bloque`` becomes ``bloque`` with an open
+  blocking-history row.
+
+Both mails carry ``<site>/reactivation-calendrier?key=K``; K is the
+proprio's ``pro_reactivation_hash``, created once (``secrets``) and reused.
+A proprio without e-mail address is logged and skipped (never blocked: he
+could not be told).
+
+Order and re-runs
+-----------------
+Each mail is recorded in ``gites_calendar_activity_mail`` under (proprio,
+kind, period).  A proprio is skipped when the due mail is recorded as
+``sent``; a ``failed`` one is tried again on the next run.  The blocking
+mail is sent *first*; only when the SMTP server accepted it are the
+cottages blocked, in the same transaction as the ``sent`` record.  So a
+calendar is never blocked without its mail, and a run with the SMTP server
+down blocks nothing, records the failures and exits non-zero; the next run
+does the work.  The price: if the database fails between the SMTP server's
+acceptance and the commit, the next run sends that mail again (at least
+once, never zero times).
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import logging
+import secrets
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from gites.calendar import calendarconfig, mails
+from gites.calendar.db import lock_cottage, session_scope
+from gites.calendar.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
+
+logger = logging.getLogger("gites.calendar.activity")
+
+REMINDER = "reminder"
+BLOCKING = "blocking"
+SENT = "sent"
+FAILED = "failed"
+
+REMIND_FROM_DAYS = 30
+REMIND_UNTIL_DAYS = 39  # included
+BLOCK_FROM_DAYS = 40
+
+# Arbitrary constant naming checkCalendarActivity's PostgreSQL advisory lock.
+RUN_LOCK_KEY = 0x67C0_A0C7
+
+
+class AlreadyRunning(Exception):
+    """Another checkCalendarActivity holds the run lock."""
+
+
+def due_kind(age, sent_kinds=()):
+    """The mail due at ``age`` days, or None; ``sent_kinds``: already sent."""
+    if age >= BLOCK_FROM_DAYS:
+        kind = BLOCKING
+    elif REMIND_FROM_DAYS <= age <= REMIND_UNTIL_DAYS:
+        kind = REMINDER
+    else:
+        return None
+    return None if kind in sent_kinds else kind
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """One mail due to one proprio (and for ``blocking``, its cottages)."""
+
+    pro_pk: int
+    kind: str  # reminder | blocking
+    period: datetime.date  # the last update the mail is about
+    age: int
+    email: str | None
+    name: str
+    has_key: bool
+    retry: bool  # a failed attempt is recorded for this mail
+
+    def describe(self):
+        what = "reminder" if self.kind == REMINDER else "blocking mail"
+        return (
+            f"proprio {self.pro_pk}: {what} to {self.email or '(no e-mail)'}"
+            f" (calendar last updated {self.period.isoformat()}, {self.age} days"
+            f"{', retry after failure' if self.retry else ''})"
+        )
+
+
+def last_updates(session):
+    """[(pro_pk, last update)] of the active proprios, ordered by pro_pk."""
+    state = Hebergement.heb_calendrier_proprio
+    return list(
+        session.execute(
+            select(Proprio.pro_pk, func.max(Hebergement.heb_calendrier_proprio_date_maj))
+            .join(Hebergement, Hebergement.heb_pro_fk == Proprio.pro_pk)
+            .where(
+                Proprio.pro_etat.is_(True),
+                Hebergement.heb_site_public == "1",
+                state.is_not(None),
+                state.not_in((NON_ACTIF, BLOQUE)),
+                Hebergement.heb_calendrier_proprio_date_maj.is_not(None),
+            )
+            .group_by(Proprio.pro_pk)
+            .order_by(Proprio.pro_pk)
+        )
+    )
+
+
+def _records(session, pro_pk, period):
+    return {
+        record.kind: record
+        for record in session.scalars(
+            select(ActivityMail).where(ActivityMail.pro_pk == pro_pk, ActivityMail.period == period)
+        )
+    }
+
+
+def plan(session, today):
+    """The mails due ``today``, one :class:`Action` per proprio, by pro_pk.
+
+    Reads only; proprios without e-mail are included (the caller skips them).
+    """
+    actions = []
+    for pro_pk, last_update in last_updates(session):
+        age = (today - last_update).days
+        if due_kind(age) is None:
+            continue
+        records = _records(session, pro_pk, last_update)
+        kind = due_kind(age, {k for k, r in records.items() if r.status == SENT})
+        if kind is None:
+            continue
+        proprio = session.get(Proprio, pro_pk)
+        actions.append(
+            Action(
+                pro_pk=pro_pk,
+                kind=kind,
+                period=last_update,
+                age=age,
+                email=(proprio.pro_email or "").strip() or None,
+                name=proprio.display_name,
+                has_key=bool(proprio.pro_reactivation_hash),
+                retry=kind in records,
+            )
+        )
+    return actions
+
+
+def cottages_to_block(session, pro_pk):
+    """Every cottage of the proprio (public or not) not yet ``bloque``."""
+    return [
+        heb
+        for heb in calendarconfig.owner_cottages_all(session, pro_pk)
+        if heb.heb_calendrier_proprio != BLOQUE
+    ]
+
+
+def block_cottages(session, pro_pk, today):
+    """Make the proprio's cottages ``bloque``, each with an open history row.
+
+    The modification date is left as it is: it is the owner's last update,
+    shown on his pages.  A ``non actif`` cottage keeps its open history row.
+    Returns the heb_pks blocked.
+    """
+    blocked = []
+    for heb in cottages_to_block(session, pro_pk):
+        lock_cottage(session, heb.heb_pk)
+        session.refresh(heb)
+        if heb.heb_calendrier_proprio == BLOQUE:  # blocked meanwhile
+            continue
+        heb.heb_calendrier_proprio = BLOQUE
+        calendarconfig.open_blocking(session, heb, today)
+        blocked.append(heb.heb_pk)
+    session.flush()
+    return blocked
+
+
+def ensure_reactivation_key(session, pro_pk):
+    """The proprio's reactivation key, created (and flushed) when missing."""
+    proprio = session.scalars(
+        select(Proprio).where(Proprio.pro_pk == pro_pk).with_for_update()
+    ).one()
+    if not proprio.pro_reactivation_hash:
+        proprio.pro_reactivation_hash = secrets.token_urlsafe(32)
+        session.flush()
+    return proprio.pro_reactivation_hash
+
+
+def record_mail(session, action, status, error, now):
+    """Insert or update the (proprio, kind, period) record; return it."""
+    record = session.scalars(
+        select(ActivityMail)
+        .where(
+            ActivityMail.pro_pk == action.pro_pk,
+            ActivityMail.kind == action.kind,
+            ActivityMail.period == action.period,
+        )
+        .with_for_update()
+    ).first()
+    if record is None:
+        record = ActivityMail(
+            pro_pk=action.pro_pk, kind=action.kind, period=action.period, attempts=0
+        )
+        session.add(record)
+    record.status = status
+    record.attempts = (record.attempts or 0) + 1
+    record.last_error = error
+    record.updated_at = now
+    session.flush()
+    return record
+
+
+def compose(action, key, settings, today):
+    common = {
+        "to_addr": action.email,
+        "name": action.name,
+        "last_update": action.period,
+        "today": today,
+        "site_url": settings.site_url,
+        "key": key,
+        "mail_from": settings.mail_from,
+    }
+    if action.kind == REMINDER:
+        return mails.reminder_mail(block_after=BLOCK_FROM_DAYS, **common)
+    return mails.blocking_mail(**common)
+
+
+@dataclasses.dataclass
+class Report:
+    sent: list = dataclasses.field(default_factory=list)  # Actions
+    failed: list = dataclasses.field(default_factory=list)  # (Action, error)
+    skipped: list = dataclasses.field(default_factory=list)  # Actions without e-mail
+    blocked: list = dataclasses.field(default_factory=list)  # heb_pks
+
+    @property
+    def ok(self):
+        return not self.failed
+
+    def summary(self):
+        reminders = sum(1 for a in self.sent if a.kind == REMINDER)
+        return (
+            f"{reminders} reminders and {len(self.sent) - reminders} blocking mails sent,"
+            f" {len(self.blocked)} cottages blocked, {len(self.failed)} failed,"
+            f" {len(self.skipped)} skipped (no e-mail)"
+        )
+
+
+def process(action, settings, today, send=mails.send_mail, now=None):
+    """Send one action's mail, record it, block when due; return (ok, blocked, error)."""
+    now = now or datetime.datetime.now()
+    # The key is committed before the mail leaves, so the link always works.
+    with session_scope() as session:
+        key = ensure_reactivation_key(session, action.pro_pk)
+    try:
+        send(settings, compose(action, key, settings, today))
+    except (mails.MailError, ValueError) as error:  # ValueError: unusable address
+        with session_scope() as session:
+            record = record_mail(session, action, FAILED, str(error), now)
+            attempts = record.attempts
+        return False, [], f"{error} (attempt {attempts})"
+    try:
+        with session_scope() as session:
+            record_mail(session, action, SENT, None, now)
+            blocked = (
+                block_cottages(session, action.pro_pk, today) if action.kind == BLOCKING else []
+            )
+    except SQLAlchemyError as error:
+        first_line = str(error).splitlines()[0]
+        return False, [], f"mail sent but not recorded, it will be sent again: {first_line}"
+    return True, blocked, None
+
+
+@contextlib.contextmanager
+def run_lock(engine):
+    """One checkCalendarActivity at a time (PostgreSQL advisory lock).
+
+    SQLite (development) has no such lock; its runs are not concurrent.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        got = connection.execute(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": RUN_LOCK_KEY}
+        ).scalar()
+        connection.commit()
+        if not got:
+            raise AlreadyRunning("another checkCalendarActivity is running")
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
+            connection.commit()
+
+
+def run(settings, today, dry_run=False, send=mails.send_mail, out=print):
+    """Do (or, with ``dry_run``, print) today's reminders and blockings.
+
+    Logs one line per proprio action; returns a :class:`Report`.
+    """
+    with session_scope() as session:
+        actions = plan(session, today)
+        if dry_run:
+            for action in actions:
+                out(_dry_run_line(session, action))
+            session.rollback()
+            return Report(skipped=[a for a in actions if not a.email])
+    report = Report()
+    for action in actions:
+        if not action.email:
+            logger.warning("%s: no e-mail address, skipped", action.describe())
+            report.skipped.append(action)
+            continue
+        try:
+            ok, blocked, error = process(action, settings, today, send=send)
+        except SQLAlchemyError as db_error:
+            ok, blocked, error = False, [], f"database error: {str(db_error).splitlines()[0]}"
+        if ok:
+            report.sent.append(action)
+            report.blocked.extend(blocked)
+            cottages = f", cottages {', '.join(map(str, blocked))} blocked" if blocked else ""
+            logger.info("%s: sent%s", action.describe(), cottages)
+        else:
+            report.failed.append((action, error))
+            logger.error("%s: FAILED: %s", action.describe(), error)
+    return report
+
+
+def _dry_run_line(session, action):
+    if not action.email:
+        return f"would skip {action.describe()}: no e-mail address"
+    line = f"would send {action.describe()}"
+    if not action.has_key:
+        line += ", creating its reactivation key"
+    if action.kind == BLOCKING:
+        pks = [heb.heb_pk for heb in cottages_to_block(session, action.pro_pk)]
+        line += f", then block cottages {', '.join(map(str, pks)) or '(none)'}"
+    return line

@@ -1,0 +1,52 @@
+"""``ical-renew`` (POST): the owner replaces a cottage's iCal token.
+
+For an owner whose private feed URL leaked: the old URL answers 404 at
+once, and the calendars that imported it must be given the new one.
+POST only, with plone.protect's CSRF token; only the owner of the cottage
+(one of his public cottages, as on ``month.html``) may do it.
+"""
+
+from five import grok
+from plone import api
+from plone.protect.authenticator import check as check_authenticator
+from zExceptions import Forbidden
+
+from gites.calendar import _, ical
+from gites.calendar.browser import owner
+from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
+
+
+class IcalRenew(grok.View):
+    grok.context(IProprioCalendar)
+    grok.name("ical-renew")
+    grok.require("zope2.View")
+    grok.layer(IGitesCalendarLayer)
+
+    def render(self):
+        request = self.request
+        response = request.response
+        owner.no_store(request)
+        if request.get("REQUEST_METHOD", "GET").upper() != "POST":
+            response.setStatus(405)
+            response.setHeader("Allow", "POST")
+            response.setHeader("Content-Type", "text/plain; charset=utf-8")
+            return "Method Not Allowed: use the form of the calendar page\n"
+        owner.require_member()
+        check_authenticator(request)  # raises Forbidden without a valid token
+        form = request.form
+        pk = owner.parse_pk(form.get("hebPk", form.get("pk")))
+        session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)
+        if heb is None:
+            # Same answer for "not yours" and "does not exist".
+            raise Forbidden("Not one of your cottages")
+        ical.renew_token(session, heb.heb_pk)
+        api.portal.show_message(
+            _(
+                "ical_renewed",
+                default="Nouvelle adresse iCal créée : l'ancienne ne fonctionne plus. Donnez la"
+                " nouvelle aux calendriers qui importaient l'ancienne.",
+            ),
+            request=request,
+        )
+        response.redirect(f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}")
+        return ""
