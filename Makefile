@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV_STAMP := bin/.gites-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format pins bench install browser clean
+.PHONY: run test lint format pins bench install i18n clean
 
 $(VENV_STAMP): setup.py constraints.txt
 	test -x bin/python || $(PYTHON) -m venv .
@@ -17,13 +17,18 @@ $(VENV_STAMP): setup.py constraints.txt
 
 install: $(VENV_STAMP)
 
-run: $(VENV_STAMP)
+# Message catalogues: the .po files are committed, the .mo files are built.
+i18n: $(VENV_STAMP)
+	bin/python scripts/i18n.py compile
+
+run: $(VENV_STAMP) i18n
 	bin/python scripts/run.py
 
-test: $(VENV_STAMP)
+test: $(VENV_STAMP) i18n
 	bin/python scripts/run_tests.py $(TEST_ARGS)
 
 lint: $(VENV_STAMP)
+	bin/python scripts/i18n.py check
 	bin/ruff check src scripts benchmarks setup.py
 	bin/ruff format --check src scripts benchmarks setup.py
 

@@ -1,0 +1,82 @@
+"""``addRange``: save one range of an owner's calendar (SPEC §3).
+
+POST ``hebPk``, ``start``, ``end`` (YYYY-MM-DD, both included), ``type``
+(``loue|indisp|libre``) and ``_authenticator``.  Answers JSON, never cached:
+
+* 200 ``{"ok": true, "hebPk", "start", "end", "type"}``: saved;
+* 400 ``{"error": …}``: malformed or unacceptable input;
+* 403 ``{"error": …}``: anonymous, bad CSRF token, or not the owner's cottage;
+* 405 ``{"error": …}``: not a POST.
+
+Every error dooms the Zope transaction, so nothing of the request is
+written; a success writes the days, the modification date and the outbox
+row in the one Zope transaction (z3c.saconfig session).
+"""
+
+from five import grok
+from plone.protect.authenticator import check as check_authenticator
+import transaction
+from zExceptions import Forbidden
+
+from gites.calendar import clock
+from gites.calendar.browser import owner
+from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
+from gites.calendar.owners import current_pro_pk
+from gites.calendar.reservations import InvalidRange, RangeChange, apply_owner_change, parse_day
+
+
+class AddRange(grok.View):
+    grok.context(IProprioCalendar)
+    grok.name("addRange")
+    grok.require("zope2.View")
+    grok.layer(IGitesCalendarLayer)
+
+    def error(self, status, message):
+        transaction.doom()
+        if status == 405:
+            self.request.response.setHeader("Allow", "POST")
+        return owner.json_error(self.request, status, message)
+
+    def render(self):
+        request = self.request
+        if request.get("REQUEST_METHOD", "GET").upper() != "POST":
+            return self.error(405, "Utilisez POST pour enregistrer une période.")
+        pro_pk = current_pro_pk()
+        if pro_pk is None:
+            return self.error(403, "Connectez-vous comme propriétaire pour modifier ce calendrier.")
+        try:
+            check_authenticator(request)
+        except Forbidden:
+            return self.error(403, "La session a expiré : rechargez la page et réessayez.")
+        form = request.form
+        heb_pk = owner.parse_pk(form.get("hebPk"))
+        if heb_pk is None:
+            return self.error(400, "hebPk doit être le numéro d'un hébergement.")
+        session, heb = owner.owner_cottage(heb_pk)
+        if heb is None:
+            return self.error(403, "Cet hébergement n'est pas un des vôtres.")
+        selection_type = form.get("type")
+        try:
+            if not isinstance(selection_type, str):
+                raise InvalidRange("type must be one of loue, indisp, libre")
+            start = parse_day(form.get("start", ""), "start")
+            end = parse_day(form.get("end", ""), "end")
+            apply_owner_change(
+                session,
+                heb,
+                RangeChange(heb.heb_pk, start, end, selection_type),
+                pro_pk,
+                clock.now(),
+            )
+        except InvalidRange as invalid:
+            return self.error(400, str(invalid))
+        return owner.json_response(
+            request,
+            {
+                "ok": True,
+                "hebPk": heb.heb_pk,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "type": selection_type,
+            },
+        )

@@ -1,0 +1,75 @@
+"""``month.html?pk=N``: the editable calendar of one of the owner's cottages.
+
+Anonymous visitors get the login form.  A ``pk`` that is not a number, not a
+cottage, or not one of the logged-in owner's public cottages gets the same
+"unavailable" page with status 404: it never says whose cottage it is, nor
+whether it exists.
+"""
+
+import html
+import importlib
+
+from five import grok
+from zope.i18n import translate
+
+from gites.calendar import _, clock
+from gites.calendar.browser import owner
+from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
+
+
+def ical_feed_url(session, portal_url, heb_pk):
+    """The private iCal URL when the ical module is installed, else None."""
+    try:
+        ical = importlib.import_module("gites.calendar.ical")
+    except ImportError:
+        return None
+    feed_url = getattr(ical, "feed_url", None)
+    if feed_url is None:
+        return None
+    return feed_url(session, portal_url, heb_pk)
+
+
+class Month(grok.View):
+    grok.context(IProprioCalendar)
+    grok.name("month.html")
+    grok.require("zope2.View")
+    grok.layer(IGitesCalendarLayer)
+
+    months = 3
+
+    def update(self):
+        owner.require_member()
+        owner.no_store(self.request)
+        self.heb = None
+        pk = owner.parse_pk(self.request.form.get("pk"))
+        if pk is not None:
+            session, self.heb = owner.owner_cottage(pk)
+        if self.heb is None:
+            self.request.response.setStatus(404)
+            return
+        self.calendar_url = self.context.absolute_url()
+        self.portal_url = owner.portal_url()
+        self.cottage_title = owner.cottage_title(self.heb)
+        self.title = translate(
+            _(
+                "calendar_title",
+                default="Calendrier pour ${cottage}",
+                mapping={"cottage": self.cottage_title},
+            ),
+            context=self.request,
+        )
+        self.last_modified = owner.format_day(self.heb.heb_calendrier_proprio_date_maj)
+        self.widget = owner.widget_attributes(
+            self.calendar_url,
+            self.heb,
+            self.title,
+            months=self.months,
+            start_month=clock.today().replace(day=1),
+        )
+        self.iframe = (
+            f'<iframe src="{self.portal_url}/{owner.EXTERN_CALENDAR}?pk={self.heb.heb_pk}"'
+            ' width="600" height="300" frameborder="0" scrolling="no"'
+            f' title="{html.escape(self.cottage_title, quote=True)}"></iframe>'
+        )
+        self.ical_url = ical_feed_url(session, self.portal_url, self.heb.heb_pk)
+        self.authenticator = self.widget["data-authenticator"]

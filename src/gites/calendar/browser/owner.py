@@ -1,0 +1,113 @@
+"""Shared helpers of the owner views (zone-membre/calendrier, SPEC §3).
+
+The owner of a cottage is a proprio, not a Zope role: the views are
+protected by ``zope2.View`` and check ownership here, in code.
+"""
+
+import json
+
+from plone import api
+from plone.protect.authenticator import createToken
+from zExceptions import Unauthorized
+
+from gites.calendar import clock
+from gites.calendar.db import get_session
+from gites.calendar.owners import current_pro_pk, owned_cottage, owner_cottages
+
+# heb_pk and pro_pk are PostgreSQL INTEGER columns.
+MAX_PK = 2**31 - 1
+# The public iframe views (SPEC §4), on the site root.
+EXTERN_CALENDAR = "extern-calendar"
+EXTERN_MONTHLY_CALENDAR = "extern-monthly-calendar"
+
+
+def parse_pk(value):
+    """A positive database key from a request parameter, or None."""
+    if isinstance(value, (list, tuple)):  # ?pk=1&pk=2
+        return None
+    text = str(value if value is not None else "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    pk = int(text)
+    return pk if 0 < pk <= MAX_PK else None
+
+
+def require_member():
+    """The logged-in member's pro_pk (maybe None); anonymous: Unauthorized.
+
+    For pages: Plone answers Unauthorized with the login form.
+    """
+    if api.user.is_anonymous():
+        raise Unauthorized("Log in to manage your calendar")
+    return current_pro_pk()
+
+
+def owner_cottage(heb_pk, public_only=True):
+    """(session, cottage) when heb_pk is one of the logged-in owner's, else (session, None)."""
+    session = get_session()
+    pro_pk = current_pro_pk()
+    return session, owned_cottage(session, pro_pk, heb_pk, public_only=public_only)
+
+
+def cottages_of_current_owner(public_only=True):
+    return owner_cottages(get_session(), current_pro_pk(), public_only=public_only)
+
+
+def no_store(request):
+    """Never cache: the page or data is personal and changes at every save."""
+    response = request.response
+    response.setHeader("Cache-Control", "no-store, private")
+    response.setHeader("Pragma", "no-cache")
+    response.setHeader("Expires", "0")
+
+
+def json_response(request, data, status=200):
+    """``data`` as a JSON body with ``status``, never cached."""
+    response = request.response
+    response.setStatus(status)
+    response.setHeader("Content-Type", "application/json; charset=utf-8")
+    response.setHeader("X-Content-Type-Options", "nosniff")
+    no_store(request)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def json_error(request, status, message):
+    """An error answer of the owner endpoints: ``{"error": message}``."""
+    return json_response(request, {"error": message}, status=status)
+
+
+def cottage_title(heb):
+    """``N - name``: how a cottage is named on the owner pages."""
+    return f"{heb.heb_pk} - {heb.heb_nom}" if heb.heb_nom else str(heb.heb_pk)
+
+
+def format_day(day):
+    """dd/mm/yyyy, or an empty string for no date."""
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def authenticator_token():
+    """The plone.protect token the widget posts as ``_authenticator``."""
+    return createToken()
+
+
+def portal_url():
+    return api.portal.get().absolute_url()
+
+
+def widget_attributes(calendar_url, heb, title, months, start_month, toolbar=None):
+    """The data-* attributes of an editable widget container (docs/owner-pages.rst)."""
+    attributes = {
+        "class": "gites-calendar",
+        "data-days-url": f"{calendar_url}/selectedDays?hebPk={heb.heb_pk}",
+        "data-save-url": f"{calendar_url}/addRange",
+        "data-heb-pk": str(heb.heb_pk),
+        "data-authenticator": authenticator_token(),
+        "data-months": str(months),
+        "data-start-month": start_month.strftime("%Y-%m"),
+        "data-today": clock.today().isoformat(),
+        "data-title": title,
+    }
+    if toolbar:
+        attributes["data-toolbar"] = toolbar
+    return attributes

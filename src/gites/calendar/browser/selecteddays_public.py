@@ -1,0 +1,93 @@
+"""``selectedDays`` for visitors (SPEC §4): a cottage's busy days as JSON.
+
+``GET <navigation root>/selectedDays?hebPk=N&year=Y&month=M&range=R`` answers
+``{"rented": ["YYYY-MM-DD", ...]}``: the busy days from max(first of month
+M of year Y, today) for R months, today included.  Only a cottage whose
+calendar is public (:mod:`gites.calendar.public`) has any; every other one
+gets the same empty answer, so nothing tells why.  Malformed parameters get
+``400 {"error": "..."}``.
+
+The owners' variant (all rows, with their types, not cached) is registered
+on the calendar folder (``IProprioCalendar``), a more specific context, so
+it wins there.
+"""
+
+import datetime
+import json
+
+from five import grok
+from plone.base.interfaces import INavigationRoot
+from plone.transformchain.interfaces import DISABLE_TRANSFORM_REQUEST_KEY
+
+from gites.calendar import clock
+from gites.calendar.db import get_session
+from gites.calendar.interfaces import IGitesCalendarLayer
+from gites.calendar.public import MAX_MONTHS, busy_days_from
+
+# Busy days change when an owner saves: a visitor may see them a minute late,
+# not more.
+CACHE_CONTROL = "public, max-age=60"
+MAX_PK = 2**31 - 1  # hebergement.heb_pk is an int4
+
+
+class BadParameter(ValueError):
+    """A query parameter is missing or malformed (message: one line)."""
+
+
+def int_param(form, name, minimum, maximum, default=None):
+    """The integer parameter ``name`` of the request form, checked."""
+    raw = form.get(name)
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        if default is None:
+            raise BadParameter(f"{name} is required")
+        return default
+    if not isinstance(raw, str):  # ?name=1&name=2 or name:list
+        raise BadParameter(f"{name} must be given once")
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        raise BadParameter(f"{name} must be a whole number, not {raw[:20]!r}")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise BadParameter(f"{name} must be between {minimum} and {maximum}, not {value}")
+    return value
+
+
+def parse_query(form, today):
+    """(heb_pk, first day of the month asked, months) from the request form."""
+    heb_pk = int_param(form, "hebPk", 1, MAX_PK)
+    year = int_param(form, "year", 1900, 2200, default=today.year)
+    month = int_param(form, "month", 1, 12, default=today.month)
+    months = int_param(form, "range", 1, MAX_MONTHS, default=1)
+    return heb_pk, datetime.date(year, month, 1), months
+
+
+def send_json(response, payload, status=200, cache_control=CACHE_CONTROL):
+    response.setStatus(status)
+    response.setHeader("Content-Type", "application/json; charset=utf-8")
+    response.setHeader("Cache-Control", cache_control)
+    response.setHeader("X-Content-Type-Options", "nosniff")
+    return json.dumps(payload, separators=(",", ":"))
+
+
+class PublicSelectedDays(grok.View):
+    """The busy days of a public calendar (JSON, anonymous, cached a minute)."""
+
+    grok.context(INavigationRoot)
+    grok.name("selectedDays")
+    grok.require("zope2.View")
+    grok.layer(IGitesCalendarLayer)
+
+    def update(self):
+        # The answer and its cache headers are this view's contract: no
+        # transform (theming, caching rules) rewrites them.
+        self.request.environ[DISABLE_TRANSFORM_REQUEST_KEY] = True
+
+    def render(self):
+        response = self.request.response
+        today = clock.today()
+        try:
+            heb_pk, first_day, months = parse_query(self.request.form, today)
+        except BadParameter as error:
+            return send_json(response, {"error": str(error)}, status=400, cache_control="no-store")
+        days = busy_days_from(get_session(), heb_pk, first_day, months, today)
+        return send_json(response, {"rented": [day.isoformat() for day in days]})

@@ -1,0 +1,97 @@
+"""What visitors may see of the owners' calendars (SPEC §4).
+
+A cottage's calendar is public when the cottage is public
+(``heb_site_public = '1'``), its proprio is active (``pro_etat``) and its
+calendar state is ``actif``.  Every other cottage -- unknown, private,
+of an inactive owner, ``searchactif``, ``non actif``, ``bloque`` -- has no
+public calendar, and the functions here answer for it exactly as for a
+cottage without any busy day: nothing tells a visitor why.
+
+Busy days are only days, never their type (``loue``/``indisp``).
+
+Plain functions on a SQLAlchemy session (no Plone import): the public views
+and any other front end share them.
+"""
+
+import datetime
+
+from sqlalchemy import select
+
+from gites.calendar.models import ACTIF, Hebergement, Proprio, Reservation
+
+MAX_MONTHS = 24  # the longest period a visitor may ask for at once
+
+
+def _visible():
+    """The conditions that make a cottage's calendar public."""
+    return (
+        Hebergement.heb_site_public == "1",
+        Hebergement.heb_calendrier_proprio == ACTIF,
+        Proprio.pro_etat.is_(True),
+    )
+
+
+def visible_cottage(session, heb_pk):
+    """The cottage ``heb_pk`` if its calendar is public, else None."""
+    if not isinstance(heb_pk, int) or heb_pk <= 0:
+        return None
+    return session.scalars(
+        select(Hebergement)
+        .join(Proprio, Hebergement.heb_pro_fk == Proprio.pro_pk)
+        .where(Hebergement.heb_pk == heb_pk, *_visible())
+    ).first()
+
+
+def visible_cottages(session, pro_pk):
+    """The cottages of proprio ``pro_pk`` whose calendar is public, by heb_pk."""
+    if not isinstance(pro_pk, int) or pro_pk <= 0:
+        return []
+    return list(
+        session.scalars(
+            select(Hebergement)
+            .join(Proprio, Hebergement.heb_pro_fk == Proprio.pro_pk)
+            .where(Proprio.pro_pk == pro_pk, *_visible())
+            .order_by(Hebergement.heb_pk)
+        )
+    )
+
+
+def add_months(day, months):
+    """The first day of the month ``months`` months after ``day``'s month."""
+    index = day.year * 12 + (day.month - 1) + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def busy_days_from(session, heb_pk, first_day, months, today):
+    """The busy days of cottage ``heb_pk`` a visitor may see, in order.
+
+    The period starts at max(``first_day``'s month start, ``today``) -- today
+    included -- and ends with the last day of the ``months``-th month from
+    ``first_day``'s.  Empty when the cottage's calendar is not public.
+
+    One query: the visibility conditions are joined to the day range, which
+    the index on ``reservation_proprio (heb_fk, res_date)`` serves.
+    """
+    if not isinstance(heb_pk, int) or heb_pk <= 0:
+        return []
+    if not 1 <= months <= MAX_MONTHS:
+        raise ValueError(f"months must be between 1 and {MAX_MONTHS}, not {months!r}")
+    month_start = first_day.replace(day=1)
+    start = max(month_start, today)
+    end = add_months(month_start, months)  # excluded
+    if start >= end:
+        return []
+    rows = session.execute(
+        select(Reservation.res_date)
+        .join(Hebergement, Reservation.heb_fk == Hebergement.heb_pk)
+        .join(Proprio, Hebergement.heb_pro_fk == Proprio.pro_pk)
+        .where(
+            Reservation.heb_fk == heb_pk,
+            Reservation.res_date >= datetime.datetime.combine(start, datetime.time()),
+            Reservation.res_date < datetime.datetime.combine(end, datetime.time()),
+            *_visible(),
+        )
+        .order_by(Reservation.res_date)
+    )
+    # dict.fromkeys: one entry per day even if a legacy row is not at midnight.
+    return list(dict.fromkeys(res_date.date() for (res_date,) in rows))

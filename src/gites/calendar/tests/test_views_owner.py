@@ -1,0 +1,313 @@
+"""Owner pages on the calendar folder: month.html, multical.html,
+selectedDays, calendarInfo (SPEC §3), on SQLite and PostgreSQL.
+
+The helpers here (members, data, frozen clock) are shared by the other owner
+test modules.
+"""
+
+import datetime
+import json
+import re
+from unittest import mock
+
+from plone import api
+from plone.app.testing import login, logout
+from plone.i18n.utility import setLanguageBinding
+from plone.protect.authenticator import check as check_authenticator
+from zExceptions import Unauthorized
+from zope.component import getMultiAdapter
+from zope.interface import alsoProvides
+
+from gites.calendar import db
+from gites.calendar.interfaces import IGitesCalendarLayer
+from gites.calendar.models import Reservation
+from gites.calendar.testing import (
+    DatabaseTestCase,
+    add_cottage,
+    add_proprio,
+    integration_layers,
+    on_both_databases,
+)
+
+PASSWORD = "a-long-test-password-1"
+FROZEN_NOW = datetime.datetime(2030, 6, 15, 10, 30)
+TODAY = FROZEN_NOW.date()
+OWNER, OTHER, NOPK = "owner", "other", "nopk"
+OWNER_PK, OTHER_PK = 10, 20
+# Owner 10: 101 public with a CGT code, 102 public without, 103 not public.
+# Owner 20: 201 public with a CGT code.
+CGT_HEB, PLAIN_HEB, HIDDEN_HEB, OTHER_HEB = 101, 102, 103, 201
+
+
+def freeze_clock(testcase, now=FROZEN_NOW):
+    patcher = mock.patch("gites.calendar.clock.now", return_value=now)
+    patcher.start()
+    testcase.addCleanup(patcher.stop)
+
+
+def site_in_french():
+    """The site speaks French (its source language), whatever the catalogues hold."""
+    api.portal.set_registry_record("plone.default_language", "fr")
+    api.portal.set_registry_record("plone.available_languages", ["fr"])
+
+
+def create_members(portal):
+    """owner (pk 10), other (pk 20) and a member without pk."""
+    for username, pk in ((OWNER, OWNER_PK), (OTHER, OTHER_PK), (NOPK, None)):
+        if api.user.get(username=username) is None:
+            api.user.create(
+                email=f"{username}@example.org",
+                username=username,
+                password=PASSWORD,
+                properties={"pk": str(pk)} if pk is not None else {},
+            )
+
+
+def seed(session):
+    add_proprio(session, OWNER_PK, nom="Dupont", prenom="Marie", pro_reactivation_hash="k" * 40)
+    add_proprio(session, OTHER_PK, nom="Secret", prenom="Autre")
+    session.flush()
+    add_cottage(
+        session,
+        CGT_HEB,
+        OWNER_PK,
+        cgt="HAFF0101",
+        nom="Gîte du Moulin",
+        updated=datetime.date(2030, 5, 2),
+    )
+    add_cottage(session, PLAIN_HEB, OWNER_PK, nom="La Ferme")
+    add_cottage(session, HIDDEN_HEB, OWNER_PK, public=False, nom="Caché")
+    add_cottage(session, OTHER_HEB, OTHER_PK, cgt="HAFF0201", nom="Villa Secrète")
+    session.flush()
+
+
+def reservation_rows(session, heb_pk=None):
+    query = session.query(Reservation.heb_fk, Reservation.res_date, Reservation.res_type)
+    if heb_pk is not None:
+        query = query.filter(Reservation.heb_fk == heb_pk)
+    return [
+        (h, d.date(), t) for h, d, t in query.order_by(Reservation.heb_fk, Reservation.res_date)
+    ]
+
+
+class ShortMessages:
+    """assertIn/NotIn that do not print a whole Plone page on failure."""
+
+    def assertIn(self, member, container, msg=None):
+        if member not in container:
+            self.fail(msg or f"{member!r} not found in the page")
+
+    def assertNotIn(self, member, container, msg=None):
+        if member in container:
+            at = container.index(member)
+            self.fail(msg or f"{member!r} found: ...{container[max(0, at - 80) : at + 80]!r}...")
+
+
+class OwnerIntegrationTestCase(ShortMessages, DatabaseTestCase):
+    """Plone + database, the owner data seeded, the clock frozen."""
+
+    def setUp(self):
+        super().setUp()
+        self.portal = self.layer["portal"]
+        self.request = self.layer["request"]
+        alsoProvides(self.request, IGitesCalendarLayer)
+        site_in_french()
+        self.request.environ["HTTP_ACCEPT_LANGUAGE"] = "fr"
+        setLanguageBinding(self.request)  # bound to English when the layer started
+        self.calendar = self.portal["zone-membre"]["calendrier"]
+        self.session = db.get_session()
+        freeze_clock(self)
+        create_members(self.portal)
+        seed(self.session)
+
+    def view(self, name, **form):
+        self.request.form.clear()
+        self.request.form.update(form)
+        self.request.response.setStatus(200)
+        return getMultiAdapter((self.calendar, self.request), name=name)
+
+    def json(self, name, **form):
+        body = self.view(name, **form)()
+        return self.request.response.getStatus(), json.loads(body)
+
+
+@on_both_databases(integration_layers())
+class TestMonthView(OwnerIntegrationTestCase):
+    def test_owner_sees_own_cottage(self):
+        login(self.portal, OWNER)
+        html = self.view("month.html", pk=str(CGT_HEB))()
+        self.assertEqual(self.request.response.getStatus(), 200)
+        self.assertIn("Calendrier pour 101 - Gîte du Moulin", html)
+        self.assertIn("02/05/2030", html)
+        calendar_url = self.calendar.absolute_url()
+        self.assertIn(f'data-days-url="{calendar_url}/selectedDays?hebPk=101"', html)
+        self.assertIn(f'data-save-url="{calendar_url}/addRange"', html)
+        self.assertIn('data-heb-pk="101"', html)
+        token = re.search(r'data-authenticator="([0-9a-f]+)"', html).group(1)
+        self.request.form["_authenticator"] = token
+        check_authenticator(self.request)  # raises Forbidden if not valid
+        self.assertIn('data-months="3"', html)
+        self.assertIn('data-start-month="2030-06"', html)
+        self.assertIn('data-today="2030-06-15"', html)
+        self.assertIn('class="gites-calendar"', html)
+        self.assertIn("++resource++gites.calendar/calendar.js", html)
+        self.assertIn("++resource++gites.calendar/calendar.css", html)
+        # the iframe snippet, shown as text to copy
+        self.assertIn(f'&lt;iframe src="{self.portal.absolute_url()}/extern-calendar?pk=101"', html)
+        self.assertIn("no-store", self.request.response.getHeader("Cache-Control"))
+
+    def assert_unavailable(self, pk):
+        html = self.view("month.html", pk=pk)()
+        self.assertEqual(self.request.response.getStatus(), 404)
+        self.assertIn("Calendrier indisponible", html)
+        self.assertNotIn("Villa Secrète", html)
+        self.assertNotIn("Secret", html.replace("Secrète", ""))
+        self.assertNotIn('class="gites-calendar"', html)
+        self.assertNotIn("data-authenticator", html)
+        return html
+
+    def test_other_owners_cottage_is_unavailable(self):
+        login(self.portal, OWNER)
+        self.assert_unavailable(str(OTHER_HEB))
+
+    def test_bad_pks_give_the_same_unavailable_page(self):
+        login(self.portal, OWNER)
+        for pk in ("abc", "", "-1", "0", "1e3", "99999999999", str(HIDDEN_HEB), "424242"):
+            with self.subTest(pk=pk):
+                self.assert_unavailable(pk)
+        self.assert_unavailable(["101", "102"])
+
+    def test_member_without_pk_gets_unavailable(self):
+        login(self.portal, NOPK)
+        self.assert_unavailable(str(CGT_HEB))
+
+    def test_anonymous_must_log_in(self):
+        logout()
+        with self.assertRaises(Unauthorized):
+            self.view("month.html", pk=str(CGT_HEB))()
+
+    def test_ical_section_only_with_the_ical_module(self):
+        login(self.portal, OWNER)
+        fake = mock.Mock()
+        fake.feed_url.return_value = "http://nohost/plone/ical/secret-token.ics"
+        with mock.patch.dict("sys.modules", {"gites.calendar.ical": fake}):
+            html = self.view("month.html", pk=str(CGT_HEB))()
+        self.assertIn("http://nohost/plone/ical/secret-token.ics", html)
+        self.assertIn("/ical-renew", html)
+        fake.feed_url.assert_called_once_with(mock.ANY, self.portal.absolute_url(), CGT_HEB)
+        with mock.patch.dict("sys.modules", {"gites.calendar.ical": None}):
+            html = self.view("month.html", pk=str(CGT_HEB))()
+        self.assertNotIn("/ical-renew", html)
+
+
+@on_both_databases(integration_layers())
+class TestMulticalView(OwnerIntegrationTestCase):
+    def test_one_row_per_public_cottage(self):
+        login(self.portal, OWNER)
+        html = self.view("multical.html")()
+        self.assertEqual(self.request.response.getStatus(), 200)
+        self.assertIn("101 - Gîte du Moulin", html)
+        self.assertIn("102 - La Ferme", html)
+        self.assertNotIn("Caché", html)
+        self.assertNotIn("Villa Secrète", html)
+        self.assertEqual(html.count('class="gites-calendar"'), 2)
+        self.assertEqual(html.count('data-months="1"'), 2)
+        self.assertEqual(html.count('data-toolbar="#gites-calendar-toolbar"'), 2)
+        self.assertEqual(html.count('id="gites-calendar-toolbar"'), 1)
+        self.assertIn('data-start-month="2030-06"', html)
+        self.assertIn("juin 2030", html)
+        self.assertIn("multical.html?month=2030-05", html)
+        self.assertIn("multical.html?month=2030-07", html)
+        self.assertIn(f"{self.portal.absolute_url()}/extern-monthly-calendar?pk={OWNER_PK}", html)
+
+    def test_month_navigation(self):
+        login(self.portal, OWNER)
+        html = self.view("multical.html", month="2031-01")()
+        self.assertIn('data-start-month="2031-01"', html)
+        self.assertIn("multical.html?month=2030-12", html)
+        self.assertIn("multical.html?month=2031-02", html)
+        for bad in ("2031-13", "junk", "1900-01"):
+            with self.subTest(month=bad):
+                html = self.view("multical.html", month=bad)()
+                self.assertIn('data-start-month="2030-06"', html)
+
+    def test_member_without_cottages(self):
+        login(self.portal, NOPK)
+        html = self.view("multical.html")()
+        self.assertIn("aucun hébergement", html)
+        self.assertNotIn('class="gites-calendar"', html)
+        self.assertNotIn("extern-monthly-calendar", html)
+
+    def test_anonymous_must_log_in(self):
+        logout()
+        with self.assertRaises(Unauthorized):
+            self.view("multical.html")()
+
+
+@on_both_databases(integration_layers())
+class TestSelectedDays(OwnerIntegrationTestCase):
+    def setUp(self):
+        super().setUp()
+        for day, kind in (
+            (datetime.date(2030, 6, 20), "loue"),
+            (datetime.date(2020, 1, 3), "indisp"),
+        ):
+            self.session.add(
+                Reservation(
+                    res_date=datetime.datetime.combine(day, datetime.time()),
+                    res_type=kind,
+                    heb_fk=CGT_HEB,
+                    pro_fk=OWNER_PK,
+                )
+            )
+        self.session.add(
+            Reservation(
+                res_date=datetime.datetime(2030, 6, 21),
+                res_type="loue",
+                heb_fk=OTHER_HEB,
+                pro_fk=OTHER_PK,
+            )
+        )
+        self.session.flush()
+
+    def test_all_rows_of_own_cottage(self):
+        login(self.portal, OWNER)
+        status, data = self.json(
+            "selectedDays", hebPk=str(CGT_HEB), year="2030", month="6", range="3"
+        )
+        self.assertEqual(status, 200)
+        self.assertEqual(data, {"rented": ["2020-01-03", "2030-06-20"], "type": ["indisp", "loue"]})
+        self.assertIn("no-store", self.request.response.getHeader("Cache-Control"))
+        self.assertTrue(
+            self.request.response.getHeader("Content-Type").startswith("application/json")
+        )
+
+    def test_refused(self):
+        login(self.portal, OWNER)
+        self.assertEqual(self.json("selectedDays", hebPk=str(OTHER_HEB))[0], 403)
+        self.assertEqual(self.json("selectedDays", hebPk=str(HIDDEN_HEB))[0], 403)
+        status, data = self.json("selectedDays", hebPk="x")
+        self.assertEqual(status, 400)
+        self.assertIn("error", data)
+        logout()
+        status, data = self.json("selectedDays", hebPk=str(CGT_HEB))
+        self.assertEqual(status, 403)
+        self.assertNotIn("rented", data)
+
+
+@on_both_databases(integration_layers())
+class TestCalendarInfo(OwnerIntegrationTestCase):
+    def test_last_modification_date(self):
+        login(self.portal, OWNER)
+        status, data = self.json("calendarInfo", hebPk=str(CGT_HEB))
+        self.assertEqual(status, 200)
+        self.assertEqual(
+            data, {"hebPk": 101, "lastModified": "2030-05-02", "lastModifiedDisplay": "02/05/2030"}
+        )
+
+    def test_refused(self):
+        login(self.portal, OWNER)
+        self.assertEqual(self.json("calendarInfo", hebPk=str(OTHER_HEB))[0], 403)
+        self.assertEqual(self.json("calendarInfo", hebPk="")[0], 400)
+        logout()
+        self.assertEqual(self.json("calendarInfo", hebPk=str(CGT_HEB))[0], 403)
