@@ -1,15 +1,19 @@
 """gites.calendar: owners' availability calendars for the Gîtes de Wallonie."""
 
+import pathlib
+
 from setuptools import find_namespace_packages, setup
 
 long_description = "\n\n".join(
-    open(name, encoding="utf-8").read() for name in ("README.rst", "CHANGES.rst")
+    pathlib.Path(name).read_text(encoding="utf-8") for name in ("README.rst", "CHANGES.rst")
 )
 
 setup(
     name="gites.calendar",
     version="2.0.0.dev0",
-    description="Owners' availability calendars for the Gîtes de Wallonie (Plone add-on and hub daemon)",
+    description=(
+        "Owners' availability calendars for the Gîtes de Wallonie (Plone add-on and hub daemon)"
+    ),
     long_description=long_description,
     long_description_content_type="text/x-rst",
     classifiers=[

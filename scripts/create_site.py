@@ -4,9 +4,9 @@ Idempotent: an existing site ``Plone`` is kept (with its data); missing demo
 members are added.  ``app`` is provided by zconsole.
 """
 
-import transaction
 from AccessControl.SecurityManagement import newSecurityManager
 from Testing.makerequest import makerequest
+import transaction
 from zope.component.hooks import setSite
 
 from gites.calendar.demo import MEMBERS

@@ -90,7 +90,9 @@ def freeze():
     with tempfile.TemporaryDirectory() as tmp:
         py = pathlib.Path(tmp) / "bin" / "python"
         subprocess.run([sys.executable, "-m", "venv", tmp], check=True)
-        subprocess.run([py, "-m", "pip", "install", "-q", "-U", "pip", "setuptools", "wheel"], check=True)
+        subprocess.run(
+            [py, "-m", "pip", "install", "-q", "-U", "pip", "setuptools", "wheel"], check=True
+        )
         subprocess.run([py, "-m", "pip", "install", "-q", "-r", IN], check=True)
         out = subprocess.run(
             [py, "-m", "pip", "freeze", "--all"], check=True, capture_output=True, text=True

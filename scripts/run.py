@@ -53,11 +53,21 @@ def main():
     env.setdefault("zope_i18n_compile_mo_files", "true")
     run(BIN / "initCalendarDatabase", "--demo", env=env)
     make_instance(env)
-    run(BIN / "zconsole", "run", INSTANCE / "etc" / "zope.conf", TOP / "scripts" / "create_site.py", env=env)
+    run(
+        BIN / "zconsole",
+        "run",
+        INSTANCE / "etc" / "zope.conf",
+        TOP / "scripts" / "create_site.py",
+        env=env,
+    )
 
     children = [
-        subprocess.Popen([str(BIN / "runwsgi"), str(INSTANCE / "etc" / "zope.ini")], env=env, cwd=TOP),
-        subprocess.Popen([str(BIN / "importCalendarEventsFromWalhebCalendarDaemon")], env=env, cwd=TOP),
+        subprocess.Popen(
+            [str(BIN / "runwsgi"), str(INSTANCE / "etc" / "zope.ini")], env=env, cwd=TOP
+        ),
+        subprocess.Popen(
+            [str(BIN / "importCalendarEventsFromWalhebCalendarDaemon")], env=env, cwd=TOP
+        ),
     ]
 
     def stop(*_):

@@ -10,8 +10,18 @@ import datetime
 from gites.calendar.models import ACTIF, Hebergement, Proprio
 
 PROPRIOS = [
-    {"pro_pk": 1, "pro_nom1": "Dupont", "pro_prenom1": "Marie", "pro_email": "marie.dupont@example.org"},
-    {"pro_pk": 2, "pro_nom1": "Lambert", "pro_prenom1": "Luc", "pro_email": "luc.lambert@example.org"},
+    {
+        "pro_pk": 1,
+        "pro_nom1": "Dupont",
+        "pro_prenom1": "Marie",
+        "pro_email": "marie.dupont@example.org",
+    },
+    {
+        "pro_pk": 2,
+        "pro_nom1": "Lambert",
+        "pro_prenom1": "Luc",
+        "pro_email": "luc.lambert@example.org",
+    },
 ]
 COTTAGES = [
     {"heb_pk": 1, "heb_nom": "Gîte du Moulin", "heb_code_cgt": "HAFF1234", "heb_pro_fk": 1},

@@ -137,7 +137,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("gites_calendar_outbox_pending", "id", postgresql_where=sent_at.is_(None)),)
+    __table_args__ = (
+        Index("gites_calendar_outbox_pending", "id", postgresql_where=sent_at.is_(None)),
+    )
 
 
 class HubApplied(Base):

@@ -24,7 +24,8 @@ MAX_RANGE_DAYS = 731  # a range longer than two years is refused
 
 
 class InvalidRange(ValueError):
-    """The range or type is not acceptable (message: one clear line)."""
+    """The range or type is not acceptable (message: one clear line, in French:
+    owners read it in the calendar page)."""
 
 
 def parse_day(value, name):
@@ -35,7 +36,9 @@ def parse_day(value, name):
     try:
         return datetime.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InvalidRange(f"{name} must be a date as YYYY-MM-DD, not {str(value)[:20]!r}") from None
+        raise InvalidRange(
+            f"{name} doit être une date AAAA-MM-JJ, pas {str(value)[:20]!r}"
+        ) from None
 
 
 def midnight(day):
@@ -54,14 +57,16 @@ def check_range(start, end, selection_type, earliest=None):
     """
     if selection_type not in SELECTION_TYPES:
         raise InvalidRange(
-            f"type must be one of {', '.join(SELECTION_TYPES)}, not {str(selection_type)[:20]!r}"
+            f"le type doit être {', '.join(SELECTION_TYPES)}, pas {str(selection_type)[:20]!r}"
         )
     if end < start:
-        raise InvalidRange(f"end {end.isoformat()} is before start {start.isoformat()}")
+        raise InvalidRange(f"la fin {end.isoformat()} précède le début {start.isoformat()}")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise InvalidRange(f"a range may span at most {MAX_RANGE_DAYS} days (two years)")
+        raise InvalidRange(f"une période compte au plus {MAX_RANGE_DAYS} jours (deux ans)")
     if earliest is not None and start < earliest:
-        raise InvalidRange(f"days before {earliest.isoformat()} cannot be changed")
+        raise InvalidRange(
+            f"les jours avant le {earliest.isoformat()} ne peuvent plus être modifiés"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +83,11 @@ def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
         return
     stamps = [midnight(d) for d in day_list]
     lo, hi = min(stamps), max(stamps) + datetime.timedelta(days=1)
-    condition = [Reservation.heb_fk == heb_pk, Reservation.res_date >= lo, Reservation.res_date < hi]
+    condition = [
+        Reservation.heb_fk == heb_pk,
+        Reservation.res_date >= lo,
+        Reservation.res_date < hi,
+    ]
     contiguous = (hi - lo).days == len(stamps)
     if not contiguous:
         # A range with holes: delete exactly its days (hub messages partly
@@ -93,7 +102,9 @@ def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
         ]
         condition = [Reservation.res_id.in_(ids)] if ids else None
     if condition is not None:
-        session.execute(delete(Reservation).where(*condition).execution_options(synchronize_session=False))
+        session.execute(
+            delete(Reservation).where(*condition).execution_options(synchronize_session=False)
+        )
     if selection_type in RESERVATION_TYPES:
         session.execute(
             insert(Reservation),
@@ -128,9 +139,11 @@ def apply_owner_change(session, heb, change, pro_pk, now):
     today = now.date()
     check_range(change.start, change.end, change.selection_type, earliest=today)
     if not lock_cottage(session, heb.heb_pk):
-        raise InvalidRange(f"unknown cottage {heb.heb_pk}")
+        raise InvalidRange(f"hébergement inconnu : {heb.heb_pk}")
     touch_cottage(session, heb.heb_pk, today)
-    replace_days(session, heb.heb_pk, days(change.start, change.end), change.selection_type, pro_pk, now)
+    replace_days(
+        session, heb.heb_pk, days(change.start, change.end), change.selection_type, pro_pk, now
+    )
     return queue_for_hub(session, heb, change, now)
 
 
@@ -163,4 +176,7 @@ def busy_days(session, heb_pk, start=None, end=None):
         query = query.where(Reservation.res_date >= midnight(start))
     if end is not None:
         query = query.where(Reservation.res_date < midnight(end + datetime.timedelta(days=1)))
-    return [(res_date.date(), res_type) for res_date, res_type in session.execute(query.order_by(Reservation.res_date))]
+    return [
+        (res_date.date(), res_type)
+        for res_date, res_type in session.execute(query.order_by(Reservation.res_date))
+    ]

@@ -22,17 +22,18 @@ import os
 import tempfile
 import unittest
 
-import transaction
 from plone.app.testing import (
+    PLONE_FIXTURE,
+    TEST_USER_ID,
     FunctionalTesting,
     IntegrationTesting,
     PloneSandboxLayer,
     applyProfile,
     setRoles,
 )
-from plone.app.testing import PLONE_FIXTURE, TEST_USER_ID
 from plone.testing import Layer
 from sqlalchemy import create_engine, text
+import transaction
 
 from gites.calendar import db
 from gites.calendar.models import Base
@@ -259,7 +260,9 @@ def add_proprio(session, pro_pk, email="owner@example.org", active=True, **extra
     return proprio
 
 
-def add_cottage(session, heb_pk, pro_pk, cgt=None, public=True, state="actif", updated=None, **extra):
+def add_cottage(
+    session, heb_pk, pro_pk, cgt=None, public=True, state="actif", updated=None, **extra
+):
     from gites.calendar.models import Hebergement
 
     heb = Hebergement(

@@ -58,7 +58,7 @@ class AddRange(grok.View):
         selection_type = form.get("type")
         try:
             if not isinstance(selection_type, str):
-                raise InvalidRange("type must be one of loue, indisp, libre")
+                raise InvalidRange("le type doit être loue, indisp ou libre")
             start = parse_day(form.get("start", ""), "start")
             end = parse_day(form.get("end", ""), "end")
             apply_owner_change(

@@ -61,7 +61,10 @@ class Renderer(base.Renderer):
     def cottage_links(self):
         base_url = self.calendar_url
         return [
-            {"url": f"{base_url}/month.html?pk={heb.heb_pk}", "title": heb.heb_nom or str(heb.heb_pk)}
+            {
+                "url": f"{base_url}/month.html?pk={heb.heb_pk}",
+                "title": heb.heb_nom or str(heb.heb_pk),
+            }
             for heb in self.cottages
         ]
 

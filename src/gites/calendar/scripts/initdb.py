@@ -13,8 +13,12 @@ from gites.calendar.db import SchemaError, configure_db, create_schema, session_
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="initCalendarDatabase", description=__doc__.split("\n")[0])
-    parser.add_argument("--demo", action="store_true", help="load the demonstration data where missing")
+    parser = argparse.ArgumentParser(
+        prog="initCalendarDatabase", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="load the demonstration data where missing"
+    )
     parser.add_argument(
         "--remove-duplicates",
         action="store_true",

@@ -404,7 +404,8 @@ class SafeLoadsTests(unittest.TestCase):
                 )
         # time and timedelta are not plain data here: refused at their global.
         for value in (datetime.timedelta(days=1), datetime.time(12, 30)):
-            with self.subTest(value), self.assertRaisesRegex(ForbiddenPickle, "forbidden pickle global"):
+            forbidden = self.assertRaisesRegex(ForbiddenPickle, "forbidden pickle global")
+            with self.subTest(value), forbidden:
                 safe_loads(pickle.dumps(value, 2))
         nested = pickle.dumps({"a": [(1, {"b": {2}})]}, 4)
         with self.assertRaises(ForbiddenPickle):

@@ -44,7 +44,11 @@ class TestSettings(unittest.TestCase):
 
     def test_amqp_url_wins(self):
         settings = load_settings(
-            {**DB, "AMQP_BROKER_URL": "amqp://u:p@rabbit/%2Fwalhebcalendar", "AMQP_BROKER_HOST": "x"}
+            {
+                **DB,
+                "AMQP_BROKER_URL": "amqp://u:p@rabbit/%2Fwalhebcalendar",
+                "AMQP_BROKER_HOST": "x",
+            }
         )
         self.assertEqual(settings.amqp_url, "amqp://u:p@rabbit/%2Fwalhebcalendar")
 
@@ -66,9 +70,13 @@ class TestSettings(unittest.TestCase):
 
 class TestMasking(unittest.TestCase):
     def test_mask_url(self):
-        self.assertEqual(mask_url("amqp://gdw:secret@rabbit:5672/vh"), "amqp://gdw:***@rabbit:5672/vh")
+        self.assertEqual(
+            mask_url("amqp://gdw:secret@rabbit:5672/vh"), "amqp://gdw:***@rabbit:5672/vh"
+        )
         self.assertEqual(mask_url("amqp://rabbit/vh"), "amqp://rabbit/vh")
         self.assertEqual(mask_url("postgresql://u:p%40ss@db/x"), "postgresql://u:***@db/x")
 
     def test_mask_text(self):
-        self.assertEqual(mask_text("login gdw secret failed", ["secret", ""]), "login gdw *** failed")
+        self.assertEqual(
+            mask_text("login gdw secret failed", ["secret", ""]), "login gdw *** failed"
+        )

@@ -92,10 +92,10 @@ class TestOwnerChange(DatabaseTestCase):
 
     def test_invalid_ranges_write_nothing(self):
         for start, end, kind, message in [
-            (D(2030, 6, 2), D(2030, 6, 1), "loue", "before start"),
-            (D(2030, 6, 1), D(2032, 6, 2), "loue", "at most 731 days"),
-            (D(2030, 6, 1), D(2030, 6, 2), "booked", "type must be one of"),
-            (D(2030, 5, 9), D(2030, 6, 2), "loue", "cannot be changed"),
+            (D(2030, 6, 2), D(2030, 6, 1), "loue", "précède le début"),
+            (D(2030, 6, 1), D(2032, 6, 2), "loue", "au plus 731 jours"),
+            (D(2030, 6, 1), D(2030, 6, 2), "booked", "le type doit être"),
+            (D(2030, 5, 9), D(2030, 6, 2), "loue", "ne peuvent plus être modifiés"),
         ]:
             with self.subTest(message), self.assertRaisesRegex(InvalidRange, message):
                 self.change(10, start, end, kind)
@@ -107,7 +107,9 @@ class TestOwnerChange(DatabaseTestCase):
         self.change(10, D(2030, 6, 1), D(2030, 6, 5), "loue")
         with db.session_scope() as session:
             db.lock_cottage(session, 10)
-            replace_days(session, 10, [D(2030, 6, 1), D(2030, 6, 3), D(2030, 6, 5)], "indisp", None, NOW)
+            replace_days(
+                session, 10, [D(2030, 6, 1), D(2030, 6, 3), D(2030, 6, 5)], "indisp", None, NOW
+            )
         self.assertEqual(
             [kind for _, kind in self.rows(10)], ["indisp", "loue", "indisp", "loue", "indisp"]
         )
@@ -129,4 +131,6 @@ class TestCheckRange(unittest.TestCase):
             check_range(D(2030, 1, 1), D(2030, 1, 1) + datetime.timedelta(731), "loue")
 
     def test_days(self):
-        self.assertEqual(days(D(2030, 2, 27), D(2030, 3, 1)), [D(2030, 2, 27), D(2030, 2, 28), D(2030, 3, 1)])
+        self.assertEqual(
+            days(D(2030, 2, 27), D(2030, 3, 1)), [D(2030, 2, 27), D(2030, 2, 28), D(2030, 3, 1)]
+        )

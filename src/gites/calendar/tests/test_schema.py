@@ -31,9 +31,12 @@ CREATE TABLE hebergement (
 
 def run_init(url, *args):
     out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict(os.environ, {"GITES_DB_URL": url}):
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = initdb.main(list(args))
+    with (
+        mock.patch.dict(os.environ, {"GITES_DB_URL": url}),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = initdb.main(list(args))
     return code, out.getvalue(), err.getvalue()
 
 
@@ -82,7 +85,10 @@ class TestInitDatabase(DatabaseTestCase):
         before = columns(self.engine, "hebergement")
         code, out, _ = run_init(self.url, "--demo")
         self.assertEqual(code, 0)
-        self.assertNotIn("hebergement\n", out.replace("created legacy table (minimal, for development) hebergement", "X"))
+        self.assertNotIn(
+            "hebergement\n",
+            out.replace("created legacy table (minimal, for development) hebergement", "X"),
+        )
         self.assertEqual(columns(self.engine, "hebergement"), before)
         with self.engine.connect() as connection:
             row = connection.execute(
@@ -96,7 +102,9 @@ class TestInitDatabase(DatabaseTestCase):
         self.assertEqual(code, 0)
         self.assertNotIn("demo rows", out)
         with self.engine.connect() as connection:
-            self.assertEqual(connection.execute(text("SELECT count(*) FROM hebergement")).scalar(), 3)
+            self.assertEqual(
+                connection.execute(text("SELECT count(*) FROM hebergement")).scalar(), 3
+            )
             self.assertEqual(connection.execute(text("SELECT count(*) FROM proprio")).scalar(), 2)
 
     def test_duplicates_block_the_index_until_removed(self):
@@ -129,7 +137,9 @@ class TestInitDatabaseSettings(unittest.TestCase):
         err = io.StringIO()
         with mock.patch.dict(os.environ, {}, clear=True), contextlib.redirect_stderr(err):
             self.assertEqual(initdb.main([]), 2)
-        self.assertEqual(err.getvalue().strip().splitlines(), ["initCalendarDatabase: GITES_DB_URL is not set (e.g. postgresql://user@host/gites_wallons or sqlite:///var/gites.db)"])
+        lines = err.getvalue().strip().splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertTrue(lines[0].startswith("initCalendarDatabase: GITES_DB_URL is not set"))
 
 
 class TestPins(unittest.TestCase):
@@ -140,6 +150,8 @@ class TestPins(unittest.TestCase):
 
         top = pathlib.Path(__file__).resolve().parents[4]
         result = subprocess.run(
-            [sys.executable, str(top / "scripts" / "pins.py"), "check"], capture_output=True, text=True
+            [sys.executable, str(top / "scripts" / "pins.py"), "check"],
+            capture_output=True,
+            text=True,
         )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
