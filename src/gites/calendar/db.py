@@ -102,8 +102,23 @@ def register_engine(engine):
     provideUtility(
         GloballyScopedSession(engine=SESSION_NAME), provides=IScopedSession, name=SESSION_NAME
     )
-    Session_.remove()
+    forget_sessions()
     return engine
+
+
+def forget_sessions():
+    """Drop the scoped sessions of every thread, not only this one's.
+
+    Sessions are kept per thread ident, and idents are reused: a new server
+    thread must not inherit a session bound to a previous engine.
+    """
+    Session_.remove()
+    registry = Session_.registry
+    stale = getattr(registry, "registry", None)
+    if isinstance(stale, dict):
+        for session in list(stale.values()):
+            session.close()
+        stale.clear()
 
 
 def configure_db(url):
