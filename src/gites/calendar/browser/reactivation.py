@@ -14,7 +14,7 @@ nothing.  The page is never cached, indexed, nor sent as a referrer.
 """
 
 from five import grok
-from plone.app.layout.navigation.interfaces import INavigationRoot
+from plone.base.interfaces import INavigationRoot
 
 from gites.calendar import clock
 from gites.calendar.browser import owner
