@@ -1,0 +1,1 @@
+"""Benchmarks of gites.calendar: run ``bin/python benchmarks/run.py`` (see docs/performance.rst)."""

@@ -1,0 +1,118 @@
+"""Benchmark 5: exportCalendarEvents over 1.8 million rows (5,000 cottages x 365 days).
+
+Every cottage (all with a CGT code) has a row for each of the next 365 days,
+in alternating weeks of ``indisp`` (1 week) and ``loue`` (2 weeks), so the
+merge makes ~35 ranges per cottage (~175,000 outbox rows).
+
+* ``export``: the real ``bin/exportCalendarEvents`` as a subprocess; its
+  peak memory is the ``ru_maxrss`` of that child alone (``os.wait4``), its
+  time the wall time from spawn to exit (Python start-up included).
+* ``bare scan+merge+write``: :mod:`bare_export` -- the same query through a
+  psycopg2 named cursor, the same merge, the same outbox rows written in
+  one transaction: like for like, the time baseline.
+* ``bare scan+merge``: the same without writing (reported for information).
+
+The outbox is emptied before each run and its row count checked after.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from benchmarks import common
+
+COTTAGES = 5000
+DAYS = 365
+
+
+def seed(cottages, days):
+    common.seed_owners(cottages)
+    common.sql(
+        "INSERT INTO reservation_proprio (res_date, res_type, heb_fk, pro_fk, res_date_cre)"
+        " SELECT current_date + i,"
+        " CASE WHEN mod(i / 7, 3) = 0 THEN 'indisp' ELSE 'loue' END, h, h, now()"
+        " FROM generate_series(1, %s) AS h, generate_series(0, %s - 1) AS i",
+        (cottages, days),
+    )
+    common.vacuum_analyze()
+    return common.scalar("SELECT count(*) FROM reservation_proprio")
+
+
+def timed_child(args):
+    """(seconds, max RSS in MB, stdout) of one child process."""
+    common.sql("TRUNCATE gites_calendar_outbox RESTART IDENTITY")
+    log = common.VAR / "export-child.log"
+    common.VAR.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(a) for a in args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=common.bench_env(),
+            cwd=common.TOP,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = log.read_text(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[0]} exited with {proc.returncode}: {text[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, text.strip()
+
+
+def run(quick=False):
+    cottages = 500 if quick else COTTAGES
+    common.create_database()
+    rows = seed(cottages, DAYS)
+    common.log(f"  export: {rows:,} reservation rows")
+    python = str(common.BIN / "python")
+    bare = [python, "-m", "benchmarks.bare_export", "--dsn", common.DSN]
+    runs = {}
+    for name, args in (
+        ("export", [common.BIN / "exportCalendarEvents"]),
+        ("bare scan+merge+write", bare),
+        ("bare scan+merge", [*bare, "--no-write"]),
+    ):
+        seconds, rss, text = timed_child(args)
+        queued = common.scalar("SELECT count(*) FROM gites_calendar_outbox")
+        runs[name] = (seconds, rss, queued)
+        common.log(
+            f"  export {name}: {seconds:.1f} s, max RSS {rss:.0f} MB, {queued:,} outbox rows"
+        )
+    export_s, export_rss, export_rows = runs["export"]
+    bare_s, bare_rss, bare_rows = runs["bare scan+merge+write"]
+    if export_rows != bare_rows or export_rows == 0:
+        raise RuntimeError(f"export queued {export_rows} rows, the bare scan {bare_rows}")
+    details = "; ".join(f"{n} {s:.1f} s, {r:.0f} MB RSS" for n, (s, r, _) in runs.items())
+    return [
+        common.Result(
+            bench=f"5a. export time ({rows / 1e6:.2g}M rows)",
+            metric="exportCalendarEvents",
+            value=export_s,
+            baseline_name="bare scan+merge+write",
+            baseline=bare_s,
+            target="<= 2 x bare",
+            met=export_s <= 2 * bare_s,
+            unit="s",
+            notes=f"{details}; {export_rows:,} outbox rows each",
+        ),
+        common.Result(
+            bench="5b. export peak memory",
+            metric="max RSS",
+            value=export_rss,
+            baseline_name="bare scan+merge+write",
+            baseline=bare_rss,
+            target="< 200 MB",
+            met=export_rss < 200,
+            unit="MB",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    try:
+        common.print_table(run(quick="--quick" in sys.argv))
+    finally:
+        common.drop_database()

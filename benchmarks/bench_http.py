@@ -1,0 +1,339 @@
+"""Benchmarks 3 and 4: the public ``selectedDays`` and the owners' ``addRange``
+against a real Zope (``bin/runwsgi``, waitress, 4 threads) on the bench database.
+
+Set-up, all under ``var/bench`` (removed at the end): ``bin/mkwsgiinstance``,
+``bin/zconsole run scripts/create_site.py`` (the site exactly as ``make run``
+builds it), ``bin/zconsole run benchmarks/zope_members.py`` (10 owners
+``bench01``..``bench10`` with ``pk`` 9001..9010, each with one public cottage
+with a CGT code), then ``bin/runwsgi`` on a free port of 127.0.0.1.
+
+3. ``selectedDays?hebPk=N&year=Y&month=M&range=3`` (anonymous, N random
+   among 100 cottages, each with the same 45 busy days in that window in
+   both data sets) under 2 processes x 2 keep-alive connections, against
+   Plone's own ``@@ok`` view in the same run (the empty-view baseline: same
+   publisher, traversal, security and transaction, no SQL, no JSON).  Then
+   reservation_proprio grows from 10,000 rows to ~5 million (INSERT ...
+   SELECT generate_series with the unique index in place, VACUUM ANALYZE)
+   and both are measured again.
+4. ``addRange`` of 30-day ranges (loue/indisp alternately, so each request
+   deletes and inserts 30 rows and writes one outbox row) by 10 concurrent
+   owners on their own cottages (2 processes x 5 connections, basic auth,
+   ``_authenticator`` parsed from each owner's ``month.html``), against
+   ``@@ok`` fetched by the same authenticated clients.
+"""
+
+import base64
+import contextlib
+import datetime
+import random
+import re
+import socket
+import time
+import urllib.parse
+import urllib.request
+
+from benchmarks import common
+from benchmarks.loadgen import run_load
+
+INSTANCE = common.VAR / "instance"
+HOT_COTTAGES = 100  # the cottages selectedDays asks about
+OWNERS = 10
+FIRST_OWNER_PK = 9001
+
+
+def free_port():
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def zope_env():
+    return common.bench_env(
+        GITES_SITE_URL="http://127.0.0.1/Plone", zope_i18n_compile_mo_files="true"
+    )
+
+
+def make_instance(port):
+    common.rmtree(INSTANCE)
+    env = zope_env()
+    common.subprocess.run(
+        [str(common.BIN / "mkwsgiinstance"), "-d", str(INSTANCE), "-u", "admin:admin"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    ini = INSTANCE / "etc" / "zope.ini"
+    ini.write_text(re.sub(r"(?m)^port = \d+", f"port = {port}", ini.read_text()))
+    conf = INSTANCE / "etc" / "zope.conf"
+    for script in (
+        common.TOP / "scripts" / "create_site.py",
+        common.TOP / "benchmarks" / "zope_members.py",
+    ):
+        common.subprocess.run(
+            [str(common.BIN / "zconsole"), "run", str(conf), str(script)],
+            check=True,
+            env=env,
+            cwd=common.TOP,
+            capture_output=True,
+            timeout=600,
+        )
+
+
+def seed_small():
+    """10,000 rows: 4,500 in the queried window of the hot cottages, 5,500 elsewhere."""
+    common.seed_owners(5000)
+    common.seed_owners(OWNERS, first=FIRST_OWNER_PK, prefix="BNCH")
+    common.sql(
+        "INSERT INTO reservation_proprio (res_date, res_type, heb_fk, pro_fk, res_date_cre)"
+        " SELECT current_date + i, 'loue', h, h, now()"
+        " FROM generate_series(1, %s) AS h, generate_series(0, 89) AS i WHERE mod(i + h, 2) = 0",
+        (HOT_COTTAGES,),
+    )
+    common.sql(
+        "INSERT INTO reservation_proprio (res_date, res_type, heb_fk, pro_fk, res_date_cre)"
+        " SELECT current_date - 1000 + i, 'indisp', h, h, now()"
+        " FROM generate_series(101, 650) AS h, generate_series(0, 9) AS i"
+    )
+    common.vacuum_analyze()
+    return common.scalar("SELECT count(*) FROM reservation_proprio")
+
+
+def seed_big(per_cottage_past=700, per_cottage_future=300, cottages=5000):
+    """Every cottage gets a past and a far-future history outside the queried window."""
+    common.sql(
+        "INSERT INTO reservation_proprio (res_date, res_type, heb_fk, pro_fk, res_date_cre)"
+        " SELECT d, CASE WHEN mod(h, 5) = 0 THEN 'indisp' ELSE 'loue' END, h, h, now()"
+        " FROM generate_series(1, %s) AS h,"
+        " LATERAL (SELECT current_date - %s + i AS d FROM generate_series(0, %s - 1) AS i"
+        "          UNION ALL"
+        "          SELECT current_date + 120 + i FROM generate_series(0, %s - 1) AS i) AS days",
+        (cottages, per_cottage_past, per_cottage_past, per_cottage_future),
+    )
+    common.vacuum_analyze("reservation_proprio")
+    # Flush the ~1 GB of dirty pages now, not during the measurement.
+    common.sql("CHECKPOINT")
+    return common.scalar("SELECT count(*) FROM reservation_proprio")
+
+
+def wait_http(url, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - 127.0.0.1
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def basic(login):
+    return "Basic " + base64.b64encode(f"{login}:{login}".encode()).decode()
+
+
+def authenticator(port, login, heb_pk):
+    request = urllib.request.Request(  # noqa: S310 - 127.0.0.1
+        f"http://127.0.0.1:{port}/Plone/zone-membre/calendrier/month.html?pk={heb_pk}",
+        headers={"Authorization": basic(login)},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        page = response.read().decode()
+    match = re.search(r'data-authenticator="([0-9a-f]+)"', page)
+    if match is None:
+        raise RuntimeError(f"no data-authenticator in month.html for {login}")
+    return match.group(1)
+
+
+def selected_days_request(today):
+    def make(worker, index, n):
+        rng = random.Random(worker * 1_000_003 + index * 10_007 + n)
+        heb = rng.randint(1, HOT_COTTAGES)
+        path = f"/Plone/selectedDays?hebPk={heb}&year={today.year}&month={today.month}&range=3"
+        return "GET", path, None, {}
+
+    return make
+
+
+def ok_request(headers_for=None):
+    def make(worker, index, n):
+        return "GET", "/Plone/@@ok", None, headers_for(worker, index) if headers_for else {}
+
+    return make
+
+
+def run(quick=False):
+    duration = 5.0 if quick else 20.0
+    warmup = 1.0 if quick else 3.0
+    results = []
+    port = free_port()
+    common.create_database()
+    small_rows = seed_small()
+    common.log(f"  http: {small_rows:,} reservation rows; building the Zope instance on :{port}")
+    make_instance(port)
+    zope = common.Child(
+        [common.BIN / "runwsgi", INSTANCE / "etc" / "zope.ini"],
+        common.VAR / "runwsgi.log",
+        env=zope_env(),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/Plone/@@ok")
+        today = datetime.date.today()
+        # Sanity: the answer has the 45 busy days of the window.
+        with urllib.request.urlopen(  # noqa: S310 - 127.0.0.1
+            f"http://127.0.0.1:{port}/Plone/selectedDays?hebPk=2&year={today.year}"
+            f"&month={today.month}&range=3",
+            timeout=30,
+        ) as response:
+            body = response.read().decode()
+        days_in_answer = body.count("-") // 2
+        host = "127.0.0.1"
+
+        def load(make, conns=2, expect=200, interval=0):
+            return run_load(
+                host,
+                port,
+                make,
+                duration,
+                warmup=warmup,
+                conns=conns,
+                expect=expect,
+                interval=interval,
+            )
+
+        ok_small = load(ok_request())
+        sd_small = load(selected_days_request(today))
+        common.log(f"  @@ok ({small_rows:,} rows): {ok_small.summary()}")
+        common.log(f"  selectedDays ({small_rows:,} rows): {sd_small.summary()}")
+
+        # 4. addRange
+        logins = [f"bench{i + 1:02d}" for i in range(OWNERS)]
+        tokens = [authenticator(port, login, FIRST_OWNER_PK + i) for i, login in enumerate(logins)]
+
+        def owner_of(worker, index):
+            return worker * 5 + index
+
+        def add_range(worker, index, n):
+            k = owner_of(worker, index)
+            start = today + datetime.timedelta((n * 7 + k * 3) % 300)
+            end = start + datetime.timedelta(29)
+            body = urllib.parse.urlencode(
+                {
+                    "hebPk": FIRST_OWNER_PK + k,
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "type": "loue" if n % 2 == 0 else "indisp",
+                    "_authenticator": tokens[k],
+                }
+            )
+            headers = {
+                "Authorization": basic(logins[k]),
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            return "POST", "/Plone/zone-membre/calendrier/addRange", body, headers
+
+        outbox_before = common.scalar("SELECT count(*) FROM gites_calendar_outbox")
+        ok_auth = load(ok_request(lambda w, i: {"Authorization": basic(logins[owner_of(w, i)])}), 5)
+        adds = load(add_range, conns=5)
+        paced = load(add_range, conns=5, interval=1.0)
+        outbox = common.scalar("SELECT count(*) FROM gites_calendar_outbox") - outbox_before
+        dupes = common.scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM reservation_proprio GROUP BY heb_fk, res_date"
+            " HAVING count(*) > 1) AS d"
+        )
+        common.log(f"  @@ok authenticated x10: {ok_auth.summary()}")
+        common.log(f"  addRange x10 back to back: {adds.summary()}")
+        common.log(f"  addRange x10 paced 1/s each: {paced.summary()}; {outbox} outbox rows")
+
+        # 3b. the same with ~5 million rows
+        t0 = time.perf_counter()
+        big_rows = seed_big(70, 30) if quick else seed_big()
+        load_seconds = time.perf_counter() - t0
+        common.log(f"  http: {big_rows:,} reservation rows (loaded in {load_seconds:.0f} s)")
+        ok_big = load(ok_request())
+        sd_big = load(selected_days_request(today))
+        common.log(f"  @@ok ({big_rows:,} rows): {ok_big.summary()}")
+        common.log(f"  selectedDays ({big_rows:,} rows): {sd_big.summary()}")
+    finally:
+        zope.stop()
+
+    rps_ratio = sd_small.rps / ok_small.rps
+    results.append(
+        common.Result(
+            bench=f"3a. selectedDays req/s ({small_rows:,} rows, 4 conns)",
+            metric="selectedDays",
+            value=sd_small.rps,
+            baseline_name="@@ok",
+            baseline=ok_small.rps,
+            target=">= 0.7 x @@ok",
+            met=rps_ratio >= 0.7 and sd_small.errors == 0,
+            unit="req/s",
+            notes=f"selectedDays {sd_small.summary()}; @@ok {ok_small.summary()};"
+            f" {days_in_answer} days per answer",
+        )
+    )
+    results.append(
+        common.Result(
+            bench=f"3b. selectedDays req/s ({big_rows:,} rows)",
+            metric="selectedDays",
+            value=sd_big.rps,
+            baseline_name="@@ok",
+            baseline=ok_big.rps,
+            target=">= 0.7 x @@ok",
+            met=sd_big.rps / ok_big.rps >= 0.7 and sd_big.errors == 0,
+            unit="req/s",
+            notes=f"selectedDays {sd_big.summary()}; @@ok {ok_big.summary()};"
+            f" rows loaded in {load_seconds:.0f} s",
+        )
+    )
+    results.append(
+        common.Result(
+            bench="3c. selectedDays p95, big vs small data",
+            metric=f"p95 @ {big_rows / 1e6:.2g}M rows",
+            value=sd_big.p95_ms,
+            baseline_name=f"p95 @ {small_rows:,} rows",
+            baseline=sd_small.p95_ms,
+            target="<= 1.2 x small",
+            met=sd_big.p95_ms <= 1.2 * sd_small.p95_ms,
+            unit="ms",
+        )
+    )
+    results.append(
+        common.Result(
+            bench="4a. addRange 30 days, 10 owners, each 1/s",
+            metric="p95",
+            value=paced.p95_ms,
+            baseline_name="@@ok p95 (10 clients, back to back)",
+            baseline=ok_auth.p95_ms,
+            target="p95 < 100 ms",
+            met=paced.p95_ms < 100 and paced.errors == 0 and dupes == 0,
+            unit="ms",
+            notes=f"addRange paced {paced.summary()}; {outbox} outbox rows written in 4a+4b;"
+            f" {dupes} duplicate (cottage, day) pairs",
+        )
+    )
+    results.append(
+        common.Result(
+            bench="4b. addRange 30 days, 10 owners, back to back",
+            metric="p95",
+            value=adds.p95_ms,
+            baseline_name="@@ok p95 (same clients)",
+            baseline=ok_auth.p95_ms,
+            target="p95 < 100 ms",
+            met=adds.p95_ms < 100 and adds.errors == 0 and dupes == 0,
+            unit="ms",
+            notes=f"addRange back to back {adds.summary()}; authenticated @@ok {ok_auth.summary()}",
+        )
+    )
+    return results
+
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        common.print_table(run(quick="--quick" in sys.argv))
+    finally:
+        common.drop_database()
+        common.rmtree(common.VAR / "instance")

@@ -1,0 +1,318 @@
+"""Shared helpers of the benchmarks: database, broker vhost, processes, results.
+
+Everything talks to 127.0.0.1 only: PostgreSQL (trust, user postgres) and
+RabbitMQ (guest/guest).  Each benchmark gets a fresh database
+``gites_calendar_bench`` (dropped at the end) and the vhost ``/gites-bench``
+(created by :func:`create_vhost`, deleted by :func:`delete_vhost`).
+"""
+
+import contextlib
+import dataclasses
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import quote
+
+import psycopg2
+
+TOP = pathlib.Path(__file__).resolve().parent.parent
+BIN = TOP / "bin"
+VAR = TOP / "var" / "bench"
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "postgres"
+DB_NAME = os.environ.get("GITES_BENCH_DB", "gites_calendar_bench")
+DB_URL = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{DB_NAME}"
+DSN = f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={DB_NAME}"
+
+VHOST = os.environ.get("GITES_BENCH_VHOST", "/gites-bench")
+AMQP_URL = f"amqp://guest:guest@127.0.0.1:5672/{quote(VHOST, safe='')}"
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# -- PostgreSQL -------------------------------------------------------------
+
+
+def _admin():
+    conn = psycopg2.connect(f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres")
+    conn.autocommit = True
+    return conn
+
+
+def drop_database():
+    with contextlib.closing(_admin()) as conn, conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def create_database():
+    """A fresh bench database with the package's schema (initCalendarDatabase)."""
+    drop_database()
+    with contextlib.closing(_admin()) as conn, conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{DB_NAME}"')
+    subprocess.run(
+        [str(BIN / "initCalendarDatabase")],
+        env=bench_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def connect(autocommit=False):
+    conn = psycopg2.connect(DSN)
+    conn.autocommit = autocommit
+    return conn
+
+
+def sql(statement, params=None, fetch=False):
+    """Run one statement in its own transaction; optionally fetch all rows."""
+    with contextlib.closing(connect()) as conn:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            rows = cur.fetchall() if fetch else None
+        conn.commit()
+        return rows
+
+
+def scalar(statement, params=None):
+    return sql(statement, params, fetch=True)[0][0]
+
+
+def vacuum_analyze(table=None):
+    with contextlib.closing(connect(autocommit=True)) as conn, conn.cursor() as cur:
+        cur.execute(f"VACUUM ANALYZE {table or ''}")
+
+
+def seed_owners(cottages, first=1, cgt=True, prefix="BENC"):
+    """One active proprio per cottage, public cottages with calendar ``actif``.
+
+    Cottage ``n`` gets the CGT code ``<prefix><n>`` (4 letters + 1-4 digits).
+    """
+    last = first + cottages - 1
+    sql(
+        "INSERT INTO proprio (pro_pk, pro_nom1, pro_prenom1, pro_email, pro_etat)"
+        " SELECT n, 'Owner' || n, 'Bench', 'owner' || n || '@example.org', true"
+        " FROM generate_series(%s, %s) AS n",
+        (first, last),
+    )
+    sql(
+        "INSERT INTO hebergement (heb_pk, heb_nom, heb_code_cgt, heb_site_public, heb_pro_fk,"
+        " heb_calendrier_proprio, heb_calendrier_proprio_date_maj)"
+        " SELECT n, 'Cottage ' || n, CASE WHEN %s THEN %s || n END, '1', n,"
+        " 'actif', current_date FROM generate_series(%s, %s) AS n",
+        (cgt, prefix, first, last),
+    )
+
+
+# -- RabbitMQ ---------------------------------------------------------------
+
+
+def rabbitmqctl(*args, check=True):
+    return subprocess.run(
+        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=120, check=check
+    ).stdout
+
+
+def create_vhost():
+    rabbitmqctl("delete_vhost", VHOST, check=False)
+    rabbitmqctl("add_vhost", VHOST)
+    rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+
+
+def delete_vhost():
+    rabbitmqctl("delete_vhost", VHOST, check=False)
+
+
+def queue_depth(channel, name):
+    """Messages ready in queue ``name`` (a passive declare: cheap)."""
+    return channel.queue_declare(queue=name, passive=True)[1]
+
+
+def list_queues():
+    """{name: (ready, unacked)} of the bench vhost (rabbitmqctl: slow, for checks)."""
+    out = rabbitmqctl(
+        "list_queues",
+        "-p",
+        VHOST,
+        "--quiet",
+        "--no-table-headers",
+        "name",
+        "messages_ready",
+        "messages_unacknowledged",
+    )
+    found = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3:
+            found[parts[0]] = (int(parts[1]), int(parts[2]))
+    return found
+
+
+# -- processes --------------------------------------------------------------
+
+
+def bench_env(**extra):
+    env = dict(os.environ)
+    for name in ("AMQP_BROKER_HOST", "AMQP_USER", "AMQP_PASSWORD", "AMQP_VHOST"):
+        env.pop(name, None)
+    env.update(
+        {
+            "GITES_DB_URL": DB_URL,
+            "AMQP_BROKER_URL": AMQP_URL,
+            "AMQP_HEARTBEAT": "30",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Child:
+    """A subprocess logging to a file, stopped with SIGTERM (then SIGKILL)."""
+
+    def __init__(self, args, logfile, env=None, cwd=TOP):
+        VAR.mkdir(parents=True, exist_ok=True)
+        self.logfile = pathlib.Path(logfile)
+        self._out = open(self.logfile, "wb")  # noqa: SIM115 - closed in stop()
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [str(a) for a in args],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=env or bench_env(),
+            cwd=cwd,
+            start_new_session=True,
+        )
+
+    def wait_for_line(self, marker, timeout=60):
+        """Wait until ``marker`` appears in the log; return perf_counter() then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if marker.encode() in self.logfile.read_bytes():
+                return time.perf_counter()
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.proc.args[0]} exited: {self.tail()}")
+            time.sleep(0.01)
+        raise TimeoutError(f"no {marker!r} in {self.logfile} after {timeout} s: {self.tail()}")
+
+    def tail(self, lines=15):
+        text = self.logfile.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def stop(self, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._out.close()
+        return self.proc.returncode
+
+
+def wait_until(predicate, timeout, interval=0.02, what="condition"):
+    """Poll ``predicate`` until true; return perf_counter() at that moment."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.perf_counter()
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not reached within {timeout} s")
+
+
+# -- results ----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Result:
+    bench: str
+    metric: str
+    value: float
+    baseline_name: str
+    baseline: float
+    target: str
+    met: bool
+    unit: str = ""
+    notes: str = ""
+
+    @property
+    def ratio(self):
+        return self.value / self.baseline if self.baseline else float("nan")
+
+
+def fmt(value, unit=""):
+    if isinstance(value, float):
+        text = f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3g}"
+    else:
+        text = f"{value:,}"
+    return f"{text} {unit}".strip()
+
+
+def print_table(results, out=sys.stdout):
+    headers = ("benchmark", "figure", "baseline", "ratio", "target", "met")
+    rows = [
+        (
+            r.bench,
+            f"{r.metric}: {fmt(r.value, r.unit)}",
+            f"{r.baseline_name}: {fmt(r.baseline, r.unit)}",
+            f"{r.ratio:.2f}",
+            r.target,
+            "yes" if r.met else "NO",
+        )
+        for r in results
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    line = "  ".join("=" * w for w in widths)
+    print(line, file=out)
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), file=out)
+    print(line, file=out)
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)), file=out)
+    print(line, file=out)
+    for r in results:
+        if r.notes:
+            print(f"* {r.bench}: {r.notes}", file=out)
+    out.flush()
+
+
+def rmtree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def broker_errors():
+    import amqp.exceptions
+    import kombu.exceptions
+
+    return (OSError, amqp.exceptions.AMQPError, kombu.exceptions.OperationalError)
+
+
+def retrying(name, fn, attempts=3):
+    """``fn()``, run again from scratch after a broker error (at most ``attempts``).
+
+    The shared machine's RabbitMQ is stopped and restarted now and then by
+    other people's test suites (``rabbitmqctl stop_app``); a variant hit by
+    that is measured again rather than reported with the outage in it.
+    Returns (result, retries).
+    """
+    for attempt in range(attempts):
+        try:
+            return fn(), attempt
+        except broker_errors() as error:
+            if attempt == attempts - 1:
+                raise
+            log(f"  {name}: {type(error).__name__}: {error}; broker outage? measuring again")
+            try:
+                rabbitmqctl("await_startup", check=False)
+            except subprocess.SubprocessError:
+                pass
+            time.sleep(3)
+    raise AssertionError("unreachable")
