@@ -43,4 +43,4 @@ bench: $(VENV_STAMP)
 	bin/python benchmarks/run.py
 
 clean:
-	rm -rf bin lib lib64 include share pyvenv.cfg var parts develop-eggs .installed.cfg
+	rm -rf bin lib lib64 include share pyvenv.cfg var parts develop-eggs eggs .installed.cfg
