@@ -122,7 +122,9 @@ def main(argv=None):
             channel,
             queues=[topology.HUB_QUEUE],
             on_message=receive,
-            prefetch_count=max(args.batch, 100),
+            # As the daemon: two batches in flight (the next one arrives
+            # while one commits).
+            prefetch_count=max(2 * args.batch, 100),
             no_ack=False,
         )
         with consumer:

@@ -33,6 +33,12 @@ from kombu import Connection, Producer
 
 from benchmarks import common
 from gites.calendar.messaging import topology
+
+# Logs of a run with its own database/vhost go to their own directory too:
+# run.py removes common.VAR at its end, and a concurrent run with the
+# default names keeps its bench Zope instance in var/bench.
+if common.DB_NAME != "gites_calendar_bench" and common.VAR.name == "bench":
+    common.VAR = common.VAR.with_name(f"bench-{common.DB_NAME}")
 from gites.calendar.messaging.hubtool import hub_message
 
 COTTAGES = 1000

@@ -83,11 +83,10 @@ def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
         return
     stamps = [midnight(d) for d in day_list]
     lo, hi = min(stamps), max(stamps) + datetime.timedelta(days=1)
-    condition = [
-        Reservation.heb_fk == heb_pk,
-        Reservation.res_date >= lo,
-        Reservation.res_date < hi,
-    ]
+    # Core statements on the table: the ORM's bulk machinery (annotated
+    # columns, orm_pre_session_exec, _bulk_insert) is pure overhead here.
+    table = Reservation.__table__
+    condition = [table.c.heb_fk == heb_pk, table.c.res_date >= lo, table.c.res_date < hi]
     contiguous = (hi - lo).days == len(stamps)
     if not contiguous:
         # A range with holes: delete exactly its days (hub messages partly
@@ -96,18 +95,16 @@ def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
         ids = [
             res_id
             for res_id, res_date in session.execute(
-                select(Reservation.res_id, Reservation.res_date).where(*condition)
+                select(table.c.res_id, table.c.res_date).where(*condition)
             )
             if midnight(res_date.date()) in wanted
         ]
-        condition = [Reservation.res_id.in_(ids)] if ids else None
+        condition = [table.c.res_id.in_(ids)] if ids else None
     if condition is not None:
-        session.execute(
-            delete(Reservation).where(*condition).execution_options(synchronize_session=False)
-        )
+        session.execute(delete(table).where(*condition))
     if selection_type in RESERVATION_TYPES:
         session.execute(
-            insert(Reservation),
+            insert(table),
             [
                 {
                     "res_date": stamp,

@@ -13,10 +13,17 @@ One pass:
    decodes with :func:`gites.calendar.messaging.codec.decode_hub_message`
    and appends to ``pending``.  Nothing else happens in the callback,
    because callbacks may run while a publish waits for its confirm.
+   A range the handler would refuse (``InvalidRange``) is detected here
+   too, before any SQL: such a message is parked without touching a batch.
 2. ``_flush`` runs when ``batch_size`` messages are pending or the oldest
-   waited ``batch_wait`` seconds: one transaction, one SAVEPOINT per
-   message (a bad one is handled alone), commit, *then* ack each message
-   (invalid ones are parked first, with a confirm).
+   waited ``batch_wait`` seconds.  Fast path: the whole batch in one
+   transaction *without* savepoints, commit, *then* ack (invalid messages
+   are parked first, with a confirm; one ``basic_ack(multiple=True)`` when
+   the batch is acked whole).  If the database refuses a message (an
+   integrity error, a bug: not "unreachable"), that transaction is rolled
+   back and the batch is applied again one SAVEPOINT per message, so the
+   culprit is isolated and the others are committed and acked; the culprit
+   is retried and parked after ``MAX_DB_REFUSALS`` refusals.
 3. A database error rolls the batch back: the messages stay pending and
    unacknowledged, the loop keeps draining (heartbeats) and retries the
    batch after a backoff.  A broker error ends the connection: pending
@@ -37,7 +44,7 @@ from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import InvalidMessage, decode_hub_message
 from gites.calendar.messaging.handler import UNKNOWN_COTTAGE, apply_hub_booking, prune_hub_applied
-from gites.calendar.reservations import InvalidRange
+from gites.calendar.reservations import InvalidRange, check_range
 
 logger = logging.getLogger("gites.calendar.daemon")
 
@@ -106,8 +113,9 @@ class HubConsumer:
         self.url = url
         self.heartbeat = heartbeat
         self.batch_size = max(1, batch_size)
-        # Never fewer unacked messages in hand than a batch needs.
-        self.prefetch_count = max(prefetch_count or self.batch_size, self.batch_size)
+        # Never fewer unacked messages in hand than a batch needs; by default
+        # two batches, so the next one is already arriving while one commits.
+        self.prefetch_count = max(prefetch_count or 2 * self.batch_size, self.batch_size)
         self.batch_wait = batch_wait
         self.now = now
         self.secrets = tuple(secrets)
@@ -221,8 +229,10 @@ class HubConsumer:
 
     def _receive(self, message):
         try:
-            item = Pending(message, booking=decode_hub_message(message.body, message.content_type))
-        except InvalidMessage as error:
+            booking = decode_hub_message(message.body, message.content_type)
+            check_range(booking.start, booking.end, booking.res_type)
+            item = Pending(message, booking=booking)
+        except (InvalidMessage, InvalidRange) as error:
             item = Pending(message, reason=str(error))
         if not self.pending:
             self._batch_started = time.monotonic()
@@ -231,12 +241,24 @@ class HubConsumer:
     def _flush(self):
         batch, self.pending = self.pending[: self.batch_size], self.pending[self.batch_size :]
         now = self.now()
+        work = [item for item in batch if item.reason is None]
         try:
-            with db.session_scope() as session:
-                for item in batch:
-                    if item.reason is None:
-                        self._apply(session, item, now)
+            if work:
+                try:
+                    self._apply_batch(work, now)
+                except SQLAlchemyError as error:
+                    if _is_unreachable(error):
+                        raise
+                    self._log(
+                        logging.WARNING,
+                        "database refused a batch of %d message(s) (%s); applying them one by one",
+                        len(work),
+                        one_line(error),
+                    )
+                    self._apply_one_by_one(work, now)
         except SQLAlchemyError as error:
+            for item in work:
+                item.outcome = None
             self.pending = batch + self.pending
             delay = self._db_backoff.next()
             self._db_retry_at = time.monotonic() + delay
@@ -250,19 +272,64 @@ class HubConsumer:
             return
         self._db_retry_at = None
         self._db_backoff.reset()
-        retry = []
+        retry, done = [], []
         for item in batch:
             if item.reason is not None:
                 self._park(item)
             elif item.outcome is None:
                 retry.append(item)
                 continue
-            item.message.ack()
+            done.append(item)
+        self._ack(done, whole=not retry)
+        for item in done:
             self._log_item(item)
         self.pending = retry + self.pending
         if retry:
             self._db_retry_at = time.monotonic() + self._db_backoff.next()
         self._batch_started = time.monotonic() if self.pending else None
+
+    def _ack(self, done, whole):
+        """Ack ``done``: one ``multiple`` ack when it is every message held
+        up to the highest delivery tag (same channel: pending is emptied on
+        reconnection), else one ack each."""
+        if not done:
+            return
+        last = max(done, key=lambda item: item.message.delivery_tag)
+        tag = last.message.delivery_tag
+        if whole and len(done) > 1 and all(p.message.delivery_tag > tag for p in self.pending):
+            last.message.ack(multiple=True)
+            return
+        for item in done:
+            item.message.ack()
+
+    def _apply_batch(self, work, now):
+        """The fast path: every message in one transaction, no savepoints.
+
+        A database error propagates with the transaction rolled back and
+        nothing applied (outcomes are reset)."""
+        started = time.perf_counter()
+        cottages = {}  # CGT code -> heb_pk found and locked in this transaction
+        try:
+            with db.session_scope() as session:
+                for item in work:
+                    try:
+                        item.outcome = apply_hub_booking(session, item.booking, now, cottages)
+                    except InvalidRange as error:  # raised before any SQL: batch intact
+                        item.reason = str(error)
+        except BaseException:
+            for item in work:
+                item.outcome = None
+            raise
+        share = (time.perf_counter() - started) * 1000 / len(work)
+        for item in work:
+            item.millis += share
+
+    def _apply_one_by_one(self, work, now):
+        """The slow path: one SAVEPOINT per message, a refused one alone."""
+        with db.session_scope() as session:
+            for item in work:
+                if item.reason is None:
+                    self._apply(session, item, now)
 
     def _apply(self, session, item, now):
         started = time.perf_counter()

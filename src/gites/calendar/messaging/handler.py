@@ -14,13 +14,20 @@ Order and duplicates are settled here, with ``gites_calendar_hub_applied``
 So the final state is the one of applying the notifications in the hub's
 order, whatever order, however many times and by however many daemons they
 are applied.  See docs/messaging.rst.
+
+Speed (the daemon drains backlogs of thousands): Core statements built once,
+on the session's connection, no ORM objects.  Per message: one statement
+finds *and* locks the cottage (PostgreSQL ``FOR UPDATE``; skipped for a
+cottage already locked earlier in the same transaction, see ``cottages``),
+one reads both the redelivery guard and the newer notifications, then
+:func:`~gites.calendar.reservations.replace_days` (delete + insert), the
+modification date and the guard row.
 """
 
 import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, insert, or_, select
 
-from gites.calendar.db import lock_cottage
 from gites.calendar.models import Hebergement, HubApplied
 from gites.calendar.reservations import check_range, days, replace_days, touch_cottage
 
@@ -35,58 +42,162 @@ UNKNOWN_COTTAGE = "unknown-cottage"  # no cottage has this CGT code: ack, log
 # after it was applied) it no longer matters.
 KEEP_APPLIED_DAYS = 30
 
+_HEB = Hebergement.__table__
+_APPLIED = HubApplied.__table__
+
+# The cottage with this CGT code (the lowest heb_pk, should there be two).
+_FIND_COTTAGE = (
+    select(_HEB.c.heb_pk)
+    .where(_HEB.c.heb_code_cgt == bindparam("cgt"))
+    .order_by(_HEB.c.heb_pk)
+    .limit(1)
+)
+# The same, locking its row until the end of the transaction: writers of one
+# cottage (owners' addRange, other daemons) are serialised on this row lock,
+# exactly as gites.calendar.db.lock_cottage does, in one round trip.
+_FIND_AND_LOCK_COTTAGE = _FIND_COTTAGE.with_for_update()
+# Both guards in one query: this notification already applied (redelivery),
+# and the newer notifications that overlap its range.
+_GUARDS = select(_APPLIED.c.notf_id, _APPLIED.c.start_date, _APPLIED.c.end_date).where(
+    _APPLIED.c.heb_pk == bindparam("heb_pk"),
+    or_(
+        _APPLIED.c.notf_id == bindparam("notf_id"),
+        and_(
+            _APPLIED.c.notf_id > bindparam("notf_id"),
+            _APPLIED.c.start_date <= bindparam("end"),
+            _APPLIED.c.end_date >= bindparam("start"),
+        ),
+    ),
+)
+_RECORD = insert(_APPLIED)
+
+# PostgreSQL (psycopg2): the same work in two round trips instead of five.
+# Several statements in one execute run one after the other, each with its
+# own snapshot (READ COMMITTED): the guards are read by a *later* statement
+# than the one that waited for the lock, so they see what the previous holder
+# of the lock committed.  Only the last statement's rows come back.
+_PG_LOCK = (
+    "SELECT heb_pk FROM hebergement WHERE heb_code_cgt = %(cgt)s"
+    " ORDER BY heb_pk LIMIT 1 FOR UPDATE;\n"
+)
+_PG_GUARDS = (
+    "SELECT h.heb_pk, a.notf_id, a.start_date, a.end_date"
+    " FROM (SELECT heb_pk FROM hebergement WHERE heb_code_cgt = %(cgt)s"
+    " ORDER BY heb_pk LIMIT 1) AS h"
+    " LEFT JOIN gites_calendar_hub_applied AS a ON a.heb_pk = h.heb_pk"
+    " AND (a.notf_id = %(notf_id)s"
+    " OR (a.notf_id > %(notf_id)s AND a.start_date <= %(end)s AND a.end_date >= %(start)s))"
+)
+_PG_TOUCH_AND_RECORD = (
+    "UPDATE hebergement SET heb_calendrier_proprio_date_maj = %(today)s"
+    " WHERE heb_pk = %(heb_pk)s;\n"
+    "INSERT INTO gites_calendar_hub_applied (heb_pk, notf_id, start_date, end_date, applied_at)"
+    " VALUES (%(heb_pk)s, %(notf_id)s, %(start)s, %(end)s, %(now)s)"
+)
+
 
 def find_cottage(session, cgt_id):
     """heb_pk of the cottage with this CGT code (the lowest, should there be two)."""
-    return session.scalar(
-        select(Hebergement.heb_pk)
-        .where(Hebergement.heb_code_cgt == cgt_id)
-        .order_by(Hebergement.heb_pk)
-        .limit(1)
-    )
+    return session.connection().scalar(_FIND_COTTAGE, {"cgt": cgt_id})
 
 
-def apply_hub_booking(session, booking, now):
+def _find_and_lock(connection, cgt_id):
+    # SQLite has no row locks: its database lock serialises all writers.
+    statement = _FIND_AND_LOCK_COTTAGE if connection.dialect.name == "postgresql" else _FIND_COTTAGE
+    return connection.scalar(statement, {"cgt": cgt_id})
+
+
+def apply_hub_booking(session, booking, now, cottages=None):
     """Apply ``booking`` (a codec ``HubBooking``) in the caller's transaction.
 
     Returns one of the outcome constants of this module.  Raises
     :class:`gites.calendar.reservations.InvalidRange` for a range that is not
-    acceptable (end before start, longer than two years); the caller parks
-    such a message.  Database errors propagate: the caller rolls back and
-    retries later.
+    acceptable (end before start, longer than two years), before any SQL;
+    the caller parks such a message.  Database errors propagate: the caller
+    rolls back and retries later.
+
+    ``cottages``: optional dict ``{cgt_id: heb_pk or None}`` of the cottages
+    already found and locked *in this transaction* (filled here).  Pass a new
+    one per transaction, and none across a ROLLBACK TO SAVEPOINT (that
+    releases the locks taken after the savepoint).
     """
     check_range(booking.start, booking.end, booking.res_type)
-    heb_pk = find_cottage(session, booking.cgt_id)
-    if heb_pk is None or not lock_cottage(session, heb_pk):
+    connection = session.connection()
+    if connection.dialect.driver == "psycopg2":
+        return _apply_psycopg2(session, connection, booking, now, cottages)
+    if cottages is not None and booking.cgt_id in cottages:
+        heb_pk = cottages[booking.cgt_id]
+    else:
+        heb_pk = _find_and_lock(connection, booking.cgt_id)
+        if cottages is not None:
+            cottages[booking.cgt_id] = heb_pk
+    if heb_pk is None:
         return UNKNOWN_COTTAGE
     # Under the lock: a concurrent daemon's notification for this cottage is
     # either committed (and visible below) or waits for us.
-    if session.get(HubApplied, (heb_pk, booking.notf_id)) is not None:
-        return DUPLICATE
-    newer = session.execute(
-        select(HubApplied.start_date, HubApplied.end_date).where(
-            HubApplied.heb_pk == heb_pk,
-            HubApplied.notf_id > booking.notf_id,
-            HubApplied.start_date <= booking.end,
-            HubApplied.end_date >= booking.start,
-        )
+    guards = connection.execute(
+        _GUARDS,
+        {
+            "heb_pk": heb_pk,
+            "notf_id": booking.notf_id,
+            "start": booking.start,
+            "end": booking.end,
+        },
     ).all()
-    covered = set()
-    for start, end in newer:
-        covered.update(days(max(start, booking.start), min(end, booking.end)))
-    wanted = [day for day in days(booking.start, booking.end) if day not in covered]
+    outcome, covered, wanted = _weigh(booking, guards)
+    if outcome is not None:
+        return outcome
     replace_days(session, heb_pk, wanted, booking.res_type, None, now)
     touch_cottage(session, heb_pk, now.date())
-    session.add(
-        HubApplied(
-            heb_pk=heb_pk,
-            notf_id=booking.notf_id,
-            start_date=booking.start,
-            end_date=booking.end,
-            applied_at=now,
-        )
+    connection.execute(
+        _RECORD,
+        {
+            "heb_pk": heb_pk,
+            "notf_id": booking.notf_id,
+            "start_date": booking.start,
+            "end_date": booking.end,
+            "applied_at": now,
+        },
     )
-    session.flush()
+    return _written(covered, wanted)
+
+
+def _apply_psycopg2(session, connection, booking, now, cottages):
+    params = {
+        "cgt": booking.cgt_id,
+        "notf_id": booking.notf_id,
+        "start": booking.start,
+        "end": booking.end,
+    }
+    locked = cottages is not None and booking.cgt_id in cottages
+    rows = connection.exec_driver_sql(_PG_GUARDS if locked else _PG_LOCK + _PG_GUARDS, params).all()
+    heb_pk = rows[0][0] if rows else None
+    if cottages is not None:
+        cottages[booking.cgt_id] = heb_pk
+    if heb_pk is None:
+        return UNKNOWN_COTTAGE
+    # Under the lock (see _PG_LOCK): newer notifications are all visible.
+    outcome, covered, wanted = _weigh(booking, [row[1:] for row in rows if row[1] is not None])
+    if outcome is not None:
+        return outcome
+    replace_days(session, heb_pk, wanted, booking.res_type, None, now)
+    params.update(heb_pk=heb_pk, today=now.date(), now=now)
+    connection.exec_driver_sql(_PG_TOUCH_AND_RECORD, params)
+    return _written(covered, wanted)
+
+
+def _weigh(booking, guards):
+    """(DUPLICATE or None, days covered by newer notifications, days to write)."""
+    covered = set()
+    for notf_id, start, end in guards:
+        if notf_id == booking.notf_id:
+            return DUPLICATE, None, None
+        covered.update(days(max(start, booking.start), min(end, booking.end)))
+    wanted = [day for day in days(booking.start, booking.end) if day not in covered]
+    return None, covered, wanted
+
+
+def _written(covered, wanted):
     if not covered:
         return APPLIED
     return PARTLY_SUPERSEDED if wanted else SUPERSEDED

@@ -6,8 +6,10 @@ the daemon with its own broker connection (so a slow confirm never delays
 the consumer's heartbeats, and kombu connections are not shared between
 threads), publishes the pending rows in ``id`` order to exchange
 ``booking.update.gdw``, routing key ``import``, persistent, waiting for the
-broker's confirm, and only then sets ``sent_at``.  Delivery is at least
-once: a crash between confirm and commit sends that row again.
+broker's confirm, and only then sets ``sent_at``.  The rows confirmed are
+marked sent together, one ``UPDATE`` and one commit per batch of at most
+:data:`BATCH` rows (and before any error is raised).  Delivery is at least
+once: a crash between confirm and commit sends those rows again.
 
 One relay at a time: on PostgreSQL the relay works on a connection holding
 the session advisory lock :data:`ADVISORY_LOCK_KEY`; another daemon's relay
@@ -28,9 +30,8 @@ import threading
 import time
 
 from kombu import Producer
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from gites.calendar import db
 from gites.calendar.config import mask_text, mask_url
@@ -193,68 +194,94 @@ class OutboxRelay:
     # -- the work ---------------------------------------------------------
 
     def relay_pending(self):
-        """Publish pending rows in id order (at most BATCH); return how many went."""
-        sent = 0
-        with Session(bind=self._db_connection, expire_on_commit=False) as session:
-            rows = session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.sent_at.is_(None),
-                    (OutboxMessage.last_error.is_(None))
-                    | (OutboxMessage.last_error.not_like(UNENCODABLE + "%")),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-            ).all()
-            session.commit()
+        """Publish pending rows in id order (at most BATCH); return how many went.
+
+        Core statements on the relay's own connection (the one holding the
+        advisory lock): one SELECT, then each row published and confirmed in
+        turn, then one UPDATE + commit marking the confirmed ones sent.
+        """
+        connection = self._db_connection
+        rows = connection.execute(_PENDING, {"limit": BATCH}).all()
+        connection.commit()
+        sent, unencodable = [], []
+        try:
             for row in rows:
                 if self._stop.is_set():
                     break
-                self._send(session, row)
-                if row.sent_at is not None:
-                    sent += 1
-        return sent
-
-    def _send(self, session, row):
-        try:
-            body, content_type = encode_site_change(
-                SiteChange(
-                    heb_pk=row.heb_pk,
-                    cgt_id=row.cgt_id,
-                    start=row.start_date,
-                    end=row.end_date,
-                    selection_type=row.selection_type,
-                ),
-                fmt=self.fmt,
-            )
-        except ValueError as error:
-            row.attempts += 1
-            row.last_error = UNENCODABLE + str(error)[:500]
-            session.commit()
-            self._log(logging.ERROR, "outbox %d cannot be encoded, skipped: %s", row.id, error)
-            return
-        started = time.perf_counter()
-        try:
-            self._producer.publish(
-                body,
-                routing_key=topology.SITE_ROUTING_KEY,
-                content_type=content_type,
-                content_encoding="binary",
-                delivery_mode=2,
-                headers={"x-gites-outbox-id": row.id},
-                message_id=f"gites-outbox-{row.id}",
-                retry=False,
-                confirm_timeout=topology.CONFIRM_TIMEOUT,
-            )
-        except Exception as error:
-            row.attempts += 1
-            row.last_error = one_line(error)[:500]
-            session.commit()
+                try:
+                    body, content_type = self._encode(row)
+                except ValueError as error:
+                    unencodable.append((row.id, UNENCODABLE + str(error)[:500]))
+                    self._log(
+                        logging.ERROR, "outbox %d cannot be encoded, skipped: %s", row.id, error
+                    )
+                    continue
+                try:
+                    self._publish(row, body, content_type)
+                except Exception as error:
+                    self._mark(connection, sent, unencodable, failed=(row.id, error))
+                    raise
+                sent.append(row.id)
+        except BaseException:
+            self._rollback_quietly(connection)
             raise
-        row.attempts += 1
-        row.sent_at = self.now()
-        row.last_error = None
-        session.commit()
+        self._mark(connection, sent, unencodable)
+        return len(sent)
+
+    @staticmethod
+    def _rollback_quietly(connection):
+        # The error in hand is the one to report, not a failing rollback.
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        except Exception:
+            logger.debug("rolling back the relay's transaction failed", exc_info=True)
+
+    def _mark(self, connection, sent, unencodable, failed=None):
+        """Record what happened to the rows of a batch, in one transaction."""
+        if sent:
+            connection.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id.in_(sent))
+                .values(sent_at=self.now(), attempts=_OUTBOX.c.attempts + 1, last_error=None)
+            )
+        params = list(unencodable)
+        if failed is not None:
+            params.append((failed[0], one_line(failed[1])[:500]))
+        if params:
+            connection.execute(
+                _RECORD_ERROR, [{"row_id": row_id, "error": error} for row_id, error in params]
+            )
+        if sent or params:
+            connection.commit()
+
+    def _encode(self, row):
+        """(body, content type); ValueError when the codec refuses the row."""
+        return encode_site_change(
+            SiteChange(
+                heb_pk=row.heb_pk,
+                cgt_id=row.cgt_id,
+                start=row.start_date,
+                end=row.end_date,
+                selection_type=row.selection_type,
+            ),
+            fmt=self.fmt,
+        )
+
+    def _publish(self, row, body, content_type):
+        """Publish one row and wait for the broker's confirm (raises on failure)."""
+        started = time.perf_counter()
+        self._producer.publish(
+            body,
+            routing_key=topology.SITE_ROUTING_KEY,
+            content_type=content_type,
+            content_encoding="binary",
+            delivery_mode=2,
+            headers={"x-gites-outbox-id": row.id},
+            message_id=f"gites-outbox-{row.id}",
+            retry=False,
+            confirm_timeout=topology.CONFIRM_TIMEOUT,
+        )
         self._log(
             logging.INFO,
             "outbox %d: %s %s..%s %s sent to %s/%s (%.1f ms)",
@@ -267,3 +294,27 @@ class OutboxRelay:
             topology.SITE_ROUTING_KEY,
             (time.perf_counter() - started) * 1000,
         )
+
+
+_OUTBOX = OutboxMessage.__table__
+_PENDING = (
+    select(
+        _OUTBOX.c.id,
+        _OUTBOX.c.heb_pk,
+        _OUTBOX.c.cgt_id,
+        _OUTBOX.c.start_date,
+        _OUTBOX.c.end_date,
+        _OUTBOX.c.selection_type,
+    )
+    .where(
+        _OUTBOX.c.sent_at.is_(None),
+        _OUTBOX.c.last_error.is_(None) | _OUTBOX.c.last_error.not_like(UNENCODABLE + "%"),
+    )
+    .order_by(_OUTBOX.c.id)
+    .limit(bindparam("limit"))
+)
+_RECORD_ERROR = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error"))
+)

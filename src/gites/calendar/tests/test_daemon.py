@@ -9,11 +9,12 @@ import datetime
 import os
 import signal
 import tempfile
+from unittest import mock
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gites.calendar import db
-from gites.calendar.messaging import topology
+from gites.calendar.messaging import consumer, topology
 from gites.calendar.models import Hebergement, HubApplied
 from gites.calendar.reservations import busy_days, days
 from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
@@ -237,3 +238,61 @@ class DaemonProcessTest(DaemonTestBase):
         self.assertEqual(codes, [0, 0])
         self.assert_final_state(messages)
         self.assert_queue_empty()
+
+
+class DatabaseRefusalTest(DaemonTestBase):
+    """The fast path (a batch without savepoints) against a refusing database."""
+
+    CONSTRAINT = "test_refuses_notf_13"
+
+    def refuse_notf_13(self):
+        # What a DBA's constraint (or a trigger) would do: the database, not
+        # the codec, refuses one message.  NOT VALID: existing rows unchecked.
+        with db.session_scope() as session:
+            session.execute(
+                text(
+                    f"ALTER TABLE gites_calendar_hub_applied ADD CONSTRAINT {self.CONSTRAINT}"
+                    " CHECK (notf_id <> 13) NOT VALID"
+                )
+            )
+        self.addCleanup(self.drop_constraint)
+
+    def drop_constraint(self):
+        with db.session_scope() as session:
+            session.execute(
+                text(
+                    "ALTER TABLE gites_calendar_hub_applied"
+                    f" DROP CONSTRAINT IF EXISTS {self.CONSTRAINT}"
+                )
+            )
+
+    def test_refused_message_parked_alone_rest_of_its_batch_applied_and_acked(self):
+        messages = stream(40, seed=11)
+        refused = messages[12]
+        self.assertEqual(refused[4], 13)
+        kept = [m for m in messages if m is not refused]
+        self.refuse_notf_13()
+        publish_raw(self.url, bodies(messages))
+        parked_count = lambda: queue_counts(self.url, topology.PARKING_QUEUE.name)[0]  # noqa: E731
+        # One batch of all 40: the refusal happens inside the fast path.
+        with (
+            mock.patch.object(consumer, "MAX_DB_REFUSALS", 2),
+            self.assertLogs("gites.calendar.daemon", "INFO") as logs,
+            ConsumerThread(self.url, batch_size=100, batch_wait=1.0),
+        ):
+            self.assertTrue(wait_until(lambda: applied_count() == 39))
+            # The 39 others were committed with the first attempt, before the
+            # refused one was given up on (retried a second later).
+            self.assertEqual(parked_count(), 0)
+            self.assertTrue(wait_until(lambda: parked_count() == 1))
+        output = "\n".join(logs.output)
+        self.assertIn("database refused a batch of 40 message(s)", output)
+        self.assertIn("applying them one by one", output)
+        self.assertIn("notf 13 refused by the database (2/2)", output)
+        self.assert_final_state(kept)  # 13's rows rolled back with its savepoint
+        self.assert_queue_empty()  # the 39 acked, the refused one parked then acked
+        parked = get_all(self.url, topology.PARKING_QUEUE.name)
+        self.assertEqual([p[0] for p in parked], [bodies([refused])[0][0]])
+        headers = parked[0][2]
+        self.assertIn("refused by the database 2 times", headers[topology.REASON_HEADER])
+        self.assertIn(self.CONSTRAINT, headers[topology.REASON_HEADER])
