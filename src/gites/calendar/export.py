@@ -7,9 +7,11 @@ outbox, from which the daemon's relay publishes them as ordinary site -> hub
 messages.
 
 Memory stays flat whatever the table size: the rows come through a
-server-side cursor (``yield_per``), the merge holds one range, and outbox
-rows are inserted in batches.  The whole export is one transaction, so a
-failed run queues nothing and can simply be run again.
+server-side cursor (Core ``yield_per``: plain rows, no ORM loading), the
+merge holds one range, and outbox rows are inserted in batches (one
+multi-row INSERT per batch: SQLAlchemy's "insertmanyvalues").  The whole
+export is one transaction, so a failed run queues nothing and can simply be
+run again.
 """
 
 import dataclasses
@@ -21,8 +23,13 @@ from sqlalchemy import insert, select
 from gites.calendar.models import Hebergement, OutboxMessage, Reservation
 from gites.calendar.reservations import midnight
 
+RESERVATION = Reservation.__table__
+HEBERGEMENT = Hebergement.__table__
+OUTBOX = OutboxMessage.__table__
+
 FETCH_SIZE = 5000  # rows per round trip of the server-side cursor
 BATCH_SIZE = 1000  # outbox rows per INSERT
+ONE_DAY = datetime.timedelta(days=1)
 
 
 class ExportError(Exception):
@@ -37,65 +44,76 @@ class Range(NamedTuple):
     type: str  # loue | indisp
 
 
-def _day(value):
-    return value.date() if isinstance(value, datetime.datetime) else value
-
-
 def merge_ranges(rows):
     """Merge ``(heb_pk, cgt, day, type)`` rows into ranges.
 
     ``rows`` must be ordered by cottage then day (``ORDER BY heb_fk,
-    res_date``); ``day`` is a date or a datetime at midnight.  Consecutive
-    days of the same cottage and type make one range.  Yields
-    :class:`Range` named tuples ``(heb_pk, cgt, start, end, type)``
-    (end included), in the rows' order.  Rows out of order, or two
-    rows for one cottage and day, raise ValueError: silently merging them
-    was the legacy bug.
+    res_date``); ``day`` is a date or a datetime (its date counts).
+    Consecutive days of the same cottage and type make one range.  Yields
+    :class:`Range` named tuples ``(heb_pk, cgt, start, end, type)`` (end
+    included), in the rows' order.  Rows out of order, or two rows for one
+    cottage and day, raise ValueError: silently merging them was the legacy
+    bug.
+
+    This loop runs once per reservation row (millions in an export): the
+    current range lives in local variables, and a :class:`Range` is built
+    only when a range ends.
     """
-    current = None
-    for heb_pk, cgt, day, res_type in rows:
-        day = _day(day)
-        if current is not None:
-            if heb_pk == current.heb_pk:
-                if day <= current.end:
-                    raise ValueError(
-                        f"rows not ordered by cottage and day: cottage {heb_pk},"
-                        f" {day.isoformat()} after {current.end.isoformat()}"
-                    )
-                if res_type == current.type and (day - current.end).days == 1:
-                    current = current._replace(end=day)
-                    continue
-            elif heb_pk < current.heb_pk:
-                raise ValueError(f"rows not ordered by cottage: {heb_pk} after {current.heb_pk}")
-            yield current
-        current = Range(heb_pk, cgt, day, day, res_type)
-    if current is not None:
-        yield current
+    datetime_type = datetime.datetime
+    one_day = ONE_DAY
+    heb = cgt = start = end = kind = None
+    for row_heb, row_cgt, day, res_type in rows:
+        if isinstance(day, datetime_type):
+            day = day.date()
+        if row_heb == heb:
+            if day <= end:
+                raise ValueError(
+                    f"rows not ordered by cottage and day: cottage {heb},"
+                    f" {day.isoformat()} after {end.isoformat()}"
+                )
+            if res_type == kind and day - end == one_day:
+                end = day
+                continue
+        elif heb is not None and row_heb < heb:
+            raise ValueError(f"rows not ordered by cottage: {row_heb} after {heb}")
+        if heb is not None:
+            yield Range(heb, cgt, start, end, kind)
+        heb, cgt, start, end, kind = row_heb, row_cgt, day, day, res_type
+    if heb is not None:
+        yield Range(heb, cgt, start, end, kind)
 
 
 def future_rows_query(today, heb_pk=None):
-    """Reservations from ``today`` on, of cottages with a CGT code, ordered."""
+    """Reservations from ``today`` on, of cottages with a CGT code, ordered.
+
+    A Core statement on the tables (no ORM entity): executed on a
+    Connection, its rows are plain tuples.
+    """
+    res, heb = RESERVATION, HEBERGEMENT
     query = (
-        select(
-            Reservation.heb_fk, Hebergement.heb_code_cgt, Reservation.res_date, Reservation.res_type
-        )
-        .join(Hebergement, Hebergement.heb_pk == Reservation.heb_fk)
+        select(res.c.heb_fk, heb.c.heb_code_cgt, res.c.res_date, res.c.res_type)
+        .join(heb, heb.c.heb_pk == res.c.heb_fk)
         .where(
-            Reservation.res_date >= midnight(today),
-            Hebergement.heb_code_cgt.is_not(None),
-            Hebergement.heb_code_cgt != "",
+            res.c.res_date >= midnight(today),
+            heb.c.heb_code_cgt.is_not(None),
+            heb.c.heb_code_cgt != "",
         )
-        .order_by(Reservation.heb_fk, Reservation.res_date)
+        .order_by(res.c.heb_fk, res.c.res_date)
     )
     if heb_pk is not None:
-        query = query.where(Reservation.heb_fk == heb_pk)
+        query = query.where(res.c.heb_fk == heb_pk)
     return query
 
 
 def future_ranges(session, today, heb_pk=None, fetch_size=FETCH_SIZE):
-    """The merged ranges, streamed from the database (see module docstring)."""
-    result = session.execute(
-        future_rows_query(today, heb_pk).execution_options(yield_per=fetch_size)
+    """The merged ranges, streamed from the database (see module docstring).
+
+    Runs on the session's connection (its transaction), through Core; pending
+    ORM changes are flushed first, as a session query would (autoflush).
+    """
+    session.flush()
+    result = session.connection().execute(
+        future_rows_query(today, heb_pk), execution_options={"yield_per": fetch_size}
     )
     try:
         yield from merge_ranges(result)
@@ -128,6 +146,8 @@ def export(session, today, now, heb_pk=None, dry_run=False, out=None, batch_size
     """
     if heb_pk is not None:
         check_cottage(session, heb_pk)
+    connection = session.connection()
+    insert_outbox = insert(OUTBOX)
     report = ExportReport()
     batch = []
     last_heb = None
@@ -156,8 +176,8 @@ def export(session, today, now, heb_pk=None, dry_run=False, out=None, batch_size
             }
         )
         if len(batch) >= batch_size:
-            session.execute(insert(OutboxMessage), batch)
+            connection.execute(insert_outbox, batch)
             batch = []
     if batch:
-        session.execute(insert(OutboxMessage), batch)
+        connection.execute(insert_outbox, batch)
     return report

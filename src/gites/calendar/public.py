@@ -9,13 +9,14 @@ cottage without any busy day: nothing tells a visitor why.
 
 Busy days are only days, never their type (``loue``/``indisp``).
 
-Plain functions on a SQLAlchemy session (no Plone import): the public views
-and any other front end share them.
+Plain functions on a SQLAlchemy session or connection (no Plone import): the
+public views and any other front end share them.
 """
 
 import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DBAPIError
 
 from gites.calendar.models import ACTIF, Hebergement, Proprio, Reservation
 
@@ -62,12 +63,33 @@ def add_months(day, months):
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
-def busy_days_from(session, heb_pk, first_day, months, today):
+def _busy_days_statement():
+    return (
+        select(Reservation.res_date)
+        .join(Hebergement, Reservation.heb_fk == Hebergement.heb_pk)
+        .join(Proprio, Hebergement.heb_pro_fk == Proprio.pro_pk)
+        .where(
+            Reservation.heb_fk == bindparam("heb_pk"),
+            Reservation.res_date >= bindparam("start"),
+            Reservation.res_date < bindparam("end"),
+            *_visible(),
+        )
+        .order_by(Reservation.res_date)
+    )
+
+
+# Built once: each call only binds its three values, and SQLAlchemy's compiled
+# cache serves the SQL string (no statement construction per request).
+BUSY_DAYS = _busy_days_statement()
+
+
+def busy_days_from(connection, heb_pk, first_day, months, today):
     """The busy days of cottage ``heb_pk`` a visitor may see, in order.
 
-    The period starts at max(``first_day``'s month start, ``today``) -- today
-    included -- and ends with the last day of the ``months``-th month from
-    ``first_day``'s.  Empty when the cottage's calendar is not public.
+    ``connection``: a SQLAlchemy Connection or Session.  The period starts at
+    max(``first_day``'s month start, ``today``) -- today included -- and ends
+    with the last day of the ``months``-th month from ``first_day``'s.  Empty
+    when the cottage's calendar is not public.
 
     One query: the visibility conditions are joined to the day range, which
     the index on ``reservation_proprio (heb_fk, res_date)`` serves.
@@ -81,17 +103,37 @@ def busy_days_from(session, heb_pk, first_day, months, today):
     end = add_months(month_start, months)  # excluded
     if start >= end:
         return []
-    rows = session.execute(
-        select(Reservation.res_date)
-        .join(Hebergement, Reservation.heb_fk == Hebergement.heb_pk)
-        .join(Proprio, Hebergement.heb_pro_fk == Proprio.pro_pk)
-        .where(
-            Reservation.heb_fk == heb_pk,
-            Reservation.res_date >= datetime.datetime.combine(start, datetime.time()),
-            Reservation.res_date < datetime.datetime.combine(end, datetime.time()),
-            *_visible(),
-        )
-        .order_by(Reservation.res_date)
+    rows = connection.execute(
+        BUSY_DAYS,
+        {
+            "heb_pk": heb_pk,
+            "start": datetime.datetime.combine(start, datetime.time()),
+            "end": datetime.datetime.combine(end, datetime.time()),
+        },
     )
     # dict.fromkeys: one entry per day even if a legacy row is not at midnight.
     return list(dict.fromkeys(res_date.date() for (res_date,) in rows))
+
+
+def read_busy_days(engine, heb_pk, first_day, months, today):
+    """:func:`busy_days_from` on a pooled connection of ``engine``, outside any
+    transaction of the caller.
+
+    For read-only front ends (the public ``selectedDays``): no ORM session, no
+    join to the Zope transaction, and in autocommit mode, so the one SELECT is
+    the only statement (no BEGIN, no COMMIT/ROLLBACK round trip).  A
+    connection found dead (database restarted) is dropped with the pool's
+    other connections by SQLAlchemy; the read is then tried once more.
+    """
+    try:
+        return _read_busy_days(engine, heb_pk, first_day, months, today)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return _read_busy_days(engine, heb_pk, first_day, months, today)
+
+
+def _read_busy_days(engine, heb_pk, first_day, months, today):
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        return busy_days_from(connection, heb_pk, first_day, months, today)

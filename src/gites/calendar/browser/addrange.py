@@ -52,7 +52,7 @@ class AddRange(grok.View):
         heb_pk = owner.parse_pk(form.get("hebPk"))
         if heb_pk is None:
             return self.error(400, "hebPk doit être le numéro d'un hébergement.")
-        session, heb = owner.owner_cottage(heb_pk)
+        session, heb = owner.owned_cottage_for_write(pro_pk, heb_pk)
         if heb is None:
             return self.error(403, "Cet hébergement n'est pas un des vôtres.")
         selection_type = form.get("type")

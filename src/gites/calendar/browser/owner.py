@@ -8,10 +8,12 @@ import json
 
 from plone import api
 from plone.protect.authenticator import createToken
+from sqlalchemy import bindparam, select
 from zExceptions import Unauthorized
 
 from gites.calendar import clock
 from gites.calendar.db import get_session
+from gites.calendar.models import Hebergement, Proprio
 from gites.calendar.owners import current_pro_pk, owned_cottage, owner_cottages
 
 # heb_pk and pro_pk are PostgreSQL INTEGER columns.
@@ -47,6 +49,36 @@ def owner_cottage(heb_pk, public_only=True):
     session = get_session()
     pro_pk = current_pro_pk()
     return session, owned_cottage(session, pro_pk, heb_pk, public_only=public_only)
+
+
+# The cottage an owner writes to, by primary keys: the conditions of
+# owners.owned_cottage (active proprio, public cottage) in one indexed lookup,
+# as a row of the two columns a write needs, not every cottage of the owner
+# loaded as ORM objects.
+OWNED_COTTAGE_FOR_WRITE = (
+    select(Hebergement.heb_pk, Hebergement.heb_code_cgt)
+    .join(Proprio, Hebergement.heb_pro_fk == Proprio.pro_pk)
+    .where(
+        Hebergement.heb_pk == bindparam("heb_pk"),
+        Proprio.pro_pk == bindparam("pro_pk"),
+        Proprio.pro_etat.is_(True),
+        Hebergement.heb_site_public == "1",
+    )
+)
+
+
+def owned_cottage_for_write(pro_pk, heb_pk):
+    """(session, row) when heb_pk is one of owner ``pro_pk``'s public cottages,
+    else (session, None).
+
+    The row has the attributes ``heb_pk`` and ``heb_code_cgt``: what
+    :func:`gites.calendar.reservations.apply_owner_change` reads.
+    """
+    session = get_session()
+    if pro_pk is None or heb_pk is None:
+        return session, None
+    row = session.execute(OWNED_COTTAGE_FOR_WRITE, {"heb_pk": heb_pk, "pro_pk": pro_pk}).first()
+    return session, row
 
 
 def cottages_of_current_owner(public_only=True):

@@ -20,9 +20,9 @@ from plone.base.interfaces import INavigationRoot
 from plone.transformchain.interfaces import DISABLE_TRANSFORM_REQUEST_KEY
 
 from gites.calendar import clock
-from gites.calendar.db import get_session
+from gites.calendar.db import get_engine
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.public import MAX_MONTHS, busy_days_from
+from gites.calendar.public import MAX_MONTHS, read_busy_days
 
 # Busy days change when an owner saves: a visitor may see them a minute late,
 # not more.
@@ -89,5 +89,7 @@ class PublicSelectedDays(grok.View):
             heb_pk, first_day, months = parse_query(self.request.form, today)
         except BadParameter as error:
             return send_json(response, {"error": str(error)}, status=400, cache_control="no-store")
-        days = busy_days_from(get_session(), heb_pk, first_day, months, today)
+        # A plain pooled connection, not the session joined to the Zope
+        # transaction: the answer is read-only, so it needs no transaction.
+        days = read_busy_days(get_engine(), heb_pk, first_day, months, today)
         return send_json(response, {"rented": [day.isoformat() for day in days]})

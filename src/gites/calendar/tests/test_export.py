@@ -65,6 +65,13 @@ class TestMergeRanges(unittest.TestCase):
     def test_empty(self):
         self.assertEqual(list(merge_ranges([])), [])
 
+    def test_the_date_of_a_datetime_counts(self):
+        rows = [
+            (1, "A", datetime.datetime.combine(day(0), datetime.time(12)), "loue"),
+            (1, "A", midnight(day(1)), "loue"),
+        ]
+        self.assertEqual(list(merge_ranges(rows)), [(1, "A", day(0), day(1), "loue")])
+
     def test_unordered_rows_are_refused(self):
         for rows in (
             [(1, "A", day(2), "loue"), (1, "A", day(1), "loue")],
@@ -178,6 +185,14 @@ class TestExport(DatabaseTestCase):
             export_module.export(s, TODAY, NOW, batch_size=2)
             self.assertEqual(list(future_ranges(s, TODAY, fetch_size=1)), EXPECTED)
         self.assertEqual([r[:5] for r in self.outbox()], EXPECTED)
+
+    def test_pending_rows_of_the_session_are_exported(self):
+        # The Core scan runs on the session's connection: pending ORM rows are
+        # flushed first, as a session query would.
+        with db.session_scope() as s:
+            s.add(Reservation(heb_fk=2, res_date=midnight(day(2)), res_type="indisp"))
+            ranges = list(future_ranges(s, TODAY, heb_pk=2))
+        self.assertEqual(ranges, [(2, "HAFF0002", day(1), day(2), "indisp")])
 
     def test_one_cottage(self):
         status, out, err = self.run_script("--heb", "1")

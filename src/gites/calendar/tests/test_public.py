@@ -180,6 +180,26 @@ class TestPublicSelectedDays(ViewTestCase):
         self.assertEqual(self.browser.headers["Content-Type"], "application/json; charset=utf-8")
         self.assertEqual(self.browser.headers["Cache-Control"], "public, max-age=60")
 
+    def test_one_statement_outside_the_zope_transaction(self):
+        # The read goes through a pooled connection of its own: one SELECT,
+        # no ORM session joined to the Zope transaction (so no COMMIT).
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement.split(None, 1)[0].upper())
+
+        engine = db.get_engine()
+        db.Session_.remove()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            status, data = self.json("selectedDays?hebPk=10&year=2030&month=3&range=3")
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(data["rented"]), 4)
+        self.assertEqual([s for s in statements if s not in ("BEGIN",)], ["SELECT"], statements)
+        self.assertFalse(db.Session_.registry.has())
+
     def test_range_defaults_to_one_month(self):
         status, data = self.json("selectedDays?hebPk=10&year=2030&month=4")
         self.assertEqual((status, data), (200, {"rented": ["2030-04-30"]}))
