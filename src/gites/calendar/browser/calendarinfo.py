@@ -9,7 +9,6 @@ from five import grok
 
 from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
-from gites.calendar.owners import current_pro_pk
 
 
 class CalendarInfo(grok.View):
@@ -20,14 +19,10 @@ class CalendarInfo(grok.View):
 
     def render(self):
         request = self.request
-        if current_pro_pk() is None:
-            return owner.json_error(request, 403, "Connectez-vous comme propriétaire.")
-        heb_pk = owner.parse_pk(request.form.get("hebPk"))
-        if heb_pk is None:
-            return owner.json_error(request, 400, "hebPk doit être le numéro d'un hébergement.")
-        _session, heb = owner.owner_cottage(heb_pk)
-        if heb is None:
-            return owner.json_error(request, 403, "Cet hébergement n'est pas un des vôtres.")
+        try:
+            _session, heb = owner.requested_cottage(request)
+        except owner.NotYours as refused:
+            return owner.json_error(request, *refused.args)
         day = heb.heb_calendrier_proprio_date_maj
         return owner.json_response(
             request,

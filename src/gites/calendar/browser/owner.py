@@ -81,6 +81,26 @@ def owned_cottage_for_write(pro_pk, heb_pk):
     return session, row
 
 
+class NotYours(Exception):
+    """The request may not read this cottage: (status, message) for json_error."""
+
+
+def requested_cottage(request):
+    """The owner's cottage named by ``hebPk``, for the owner's JSON views.
+
+    Returns (session, heb) or raises NotYours with the HTTP status and message.
+    """
+    if current_pro_pk() is None:
+        raise NotYours(403, "Connectez-vous comme propriétaire.")
+    heb_pk = parse_pk(request.form.get("hebPk"))
+    if heb_pk is None:
+        raise NotYours(400, "hebPk doit être le numéro d'un hébergement.")
+    session, heb = owner_cottage(heb_pk)
+    if heb is None:
+        raise NotYours(403, "Cet hébergement n'est pas un des vôtres.")
+    return session, heb
+
+
 def cottages_of_current_owner(public_only=True):
     return owner_cottages(get_session(), current_pro_pk(), public_only=public_only)
 

@@ -12,7 +12,6 @@ from five import grok
 
 from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
-from gites.calendar.owners import current_pro_pk
 from gites.calendar.reservations import busy_days
 
 
@@ -24,14 +23,10 @@ class SelectedDays(grok.View):
 
     def render(self):
         request = self.request
-        if current_pro_pk() is None:
-            return owner.json_error(request, 403, "Connectez-vous comme propriétaire.")
-        heb_pk = owner.parse_pk(request.form.get("hebPk"))
-        if heb_pk is None:
-            return owner.json_error(request, 400, "hebPk doit être le numéro d'un hébergement.")
-        session, heb = owner.owner_cottage(heb_pk)
-        if heb is None:
-            return owner.json_error(request, 403, "Cet hébergement n'est pas un des vôtres.")
+        try:
+            session, heb = owner.requested_cottage(request)
+        except owner.NotYours as refused:
+            return owner.json_error(request, *refused.args)
         rows = busy_days(session, heb.heb_pk)
         return owner.json_response(
             request,
