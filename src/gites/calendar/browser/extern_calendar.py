@@ -32,7 +32,7 @@ MAX_PK = 2**31 - 1
 EMBED_CACHE_CONTROL = "public, max-age=300"
 
 # The texts of the read-only widget (see docs/calendar-widget.rst, data-i18n).
-# The month names are the msgids multical.html uses too.
+# The month names are shared with multical.html.
 MONTHS = [
     _("month_1", default="janvier"),
     _("month_2", default="février"),

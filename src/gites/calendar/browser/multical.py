@@ -15,28 +15,13 @@ from zope.i18n import translate
 
 from gites.calendar import _, clock
 from gites.calendar.browser import owner
+from gites.calendar.browser.extern_calendar import MONTHS
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 TOOLBAR_ID = "gites-calendar-toolbar"
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # How far the month navigation goes from today, in months.
 MAX_MONTHS_AWAY = 36
-
-# Spelled out so that i18n extraction finds every msgid.
-MONTH_NAMES = (
-    _("month_1", default="janvier"),
-    _("month_2", default="février"),
-    _("month_3", default="mars"),
-    _("month_4", default="avril"),
-    _("month_5", default="mai"),
-    _("month_6", default="juin"),
-    _("month_7", default="juillet"),
-    _("month_8", default="août"),
-    _("month_9", default="septembre"),
-    _("month_10", default="octobre"),
-    _("month_11", default="novembre"),
-    _("month_12", default="décembre"),
-)
 
 
 def month_index(day):
@@ -73,7 +58,7 @@ class Multical(grok.View):
         self.month = parse_month(self.request.form.get("month"), today)
         index = month_index(self.month)
         current = month_index(today)
-        month_name = translate(MONTH_NAMES[self.month.month - 1], context=self.request)
+        month_name = translate(MONTHS[self.month.month - 1], context=self.request)
         self.month_label = f"{month_name} {self.month.year}"
         self.calendar_url = self.context.absolute_url()
         self.portal_url = owner.portal_url()

@@ -13,6 +13,8 @@ import unittest
 
 from plone.testing import Layer
 
+from gites.calendar.testing_browser import CHROMIUM_ARGS
+from gites.calendar.testing_browser import CHROMIUM_PATH as CHROMIUM
 from gites.calendar.tests.widget_server import AUTHENTICATOR, WidgetServer
 
 try:
@@ -20,16 +22,7 @@ try:
 except ImportError:  # pragma: no cover -- reported as a skip, not an error
     sync_playwright = None
 
-CHROMIUM = os.environ.get("GITES_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
 TIMEOUT_MS = 10000  # generous: CI machines are small and often busy
 
 
