@@ -45,7 +45,13 @@ def engine_options(url):
         return options
     # Connections are checked before use so that a restarted PostgreSQL does
     # not cost a failed request.
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    options = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    if normalize_url(url).drivername == "postgresql+psycopg2":
+        # executemany of UPDATE/DELETE in pages of 100 statements per round
+        # trip (psycopg2's execute_batch) instead of one round trip each:
+        # reservations.write_days deletes one run of days per statement.
+        options["executemany_mode"] = "values_plus_batch"
+    return options
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record):

@@ -9,7 +9,7 @@ replaces the rows of the range, all in the caller's transaction.
 import dataclasses
 import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
@@ -79,43 +79,52 @@ class RangeChange:
 
 def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
     """Replace the rows of the given days (the cottage must be locked)."""
-    if not day_list:
+    write_days(session, {(heb_pk, day): selection_type for day in day_list}, pro_fk, now)
+
+
+def write_days(session, changes, pro_fk, now):
+    """Set many (cottage, day) at once: ``changes`` maps them to a selection type.
+
+    The cottages must be locked.  Two statements whatever the size: one
+    DELETE per run of consecutive days of a cottage, sent as one
+    ``executemany`` (psycopg2's batch mode: one round trip per 100 runs,
+    see db.engine_options), then one multi-row INSERT of the days whose
+    type is a reservation (``libre`` only deletes).
+    """
+    if not changes:
         return
-    stamps = [midnight(d) for d in day_list]
-    lo, hi = min(stamps), max(stamps) + datetime.timedelta(days=1)
-    # Core statements on the table: the ORM's bulk machinery (annotated
-    # columns, orm_pre_session_exec, _bulk_insert) is pure overhead here.
     table = Reservation.__table__
-    condition = [table.c.heb_fk == heb_pk, table.c.res_date >= lo, table.c.res_date < hi]
-    contiguous = (hi - lo).days == len(stamps)
-    if not contiguous:
-        # A range with holes: delete exactly its days (hub messages partly
-        # superseded by newer notifications).
-        wanted = set(stamps)
-        ids = [
-            res_id
-            for res_id, res_date in session.execute(
-                select(table.c.res_id, table.c.res_date).where(*condition)
-            )
-            if midnight(res_date.date()) in wanted
-        ]
-        condition = [table.c.res_id.in_(ids)] if ids else None
-    if condition is not None:
-        session.execute(delete(table).where(*condition))
-    if selection_type in RESERVATION_TYPES:
-        session.execute(
-            insert(table),
-            [
-                {
-                    "res_date": stamp,
-                    "res_type": selection_type,
-                    "heb_fk": heb_pk,
-                    "pro_fk": pro_fk,
-                    "res_date_cre": now,
-                }
-                for stamp in stamps
-            ],
-        )
+    ordered = sorted(changes)
+    runs = []
+    for heb_pk, day in ordered:
+        stamp = midnight(day)
+        if runs and runs[-1]["heb"] == heb_pk and runs[-1]["hi"] == stamp:
+            runs[-1]["hi"] = stamp + ONE_DAY
+        else:
+            runs.append({"heb": heb_pk, "lo": stamp, "hi": stamp + ONE_DAY})
+    session.execute(_DELETE_RUN, runs)
+    rows = [
+        {
+            "res_date": midnight(day),
+            "res_type": changes[heb_pk, day],
+            "heb_fk": heb_pk,
+            "pro_fk": pro_fk,
+            "res_date_cre": now,
+        }
+        for heb_pk, day in ordered
+        if changes[heb_pk, day] in RESERVATION_TYPES
+    ]
+    if rows:
+        session.execute(insert(table), rows)
+
+
+ONE_DAY = datetime.timedelta(days=1)
+_RES = Reservation.__table__
+_DELETE_RUN = delete(_RES).where(
+    _RES.c.heb_fk == bindparam("heb"),
+    _RES.c.res_date >= bindparam("lo"),
+    _RES.c.res_date < bindparam("hi"),
+)
 
 
 def touch_cottage(session, heb_pk, today):

@@ -208,7 +208,7 @@ def queue_counts(url, queue_name):
 TEST_QUEUES = set()  # deleted before each test
 
 
-def bind_queue(url, name, exchange="booking.update.gdw", routing_key="import"):
+def bind_queue(url, name, exchange="booking.update.gdw", routing_key="import", arguments=None):
     """A durable queue bound as the hub binds its own (survives stop_app)."""
     from kombu import Connection, Exchange, Queue
 
@@ -220,6 +220,7 @@ def bind_queue(url, name, exchange="booking.update.gdw", routing_key="import"):
             exchange=Exchange(exchange, type="direct", durable=True),
             routing_key=routing_key,
             durable=True,
+            queue_arguments=arguments,
         ).bind(channel).declare()
 
 

@@ -43,7 +43,12 @@ from gites.calendar import db
 from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import InvalidMessage, decode_hub_message
-from gites.calendar.messaging.handler import UNKNOWN_COTTAGE, apply_hub_booking, prune_hub_applied
+from gites.calendar.messaging.handler import (
+    UNKNOWN_COTTAGE,
+    apply_hub_batch,
+    apply_hub_booking,
+    prune_hub_applied,
+)
 from gites.calendar.reservations import InvalidRange, check_range
 
 logger = logging.getLogger("gites.calendar.daemon")
@@ -246,7 +251,9 @@ class HubConsumer:
             if work:
                 try:
                     self._apply_batch(work, now)
-                except SQLAlchemyError as error:
+                except (SQLAlchemyError, InvalidRange) as error:
+                    # InvalidRange cannot happen (ranges are checked on
+                    # receipt); were it to, the slow path parks the culprit.
                     if _is_unreachable(error):
                         raise
                     self._log(
@@ -308,20 +315,16 @@ class HubConsumer:
         A database error propagates with the transaction rolled back and
         nothing applied (outcomes are reset)."""
         started = time.perf_counter()
-        cottages = {}  # CGT code -> heb_pk found and locked in this transaction
         try:
             with db.session_scope() as session:
-                for item in work:
-                    try:
-                        item.outcome = apply_hub_booking(session, item.booking, now, cottages)
-                    except InvalidRange as error:  # raised before any SQL: batch intact
-                        item.reason = str(error)
+                outcomes = apply_hub_batch(session, [item.booking for item in work], now)
         except BaseException:
             for item in work:
                 item.outcome = None
             raise
         share = (time.perf_counter() - started) * 1000 / len(work)
-        for item in work:
+        for item, outcome in zip(work, outcomes, strict=True):
+            item.outcome = outcome
             item.millis += share
 
     def _apply_one_by_one(self, work, now):

@@ -5,11 +5,16 @@ Owner changes write an outbox row in their own transaction
 the daemon with its own broker connection (so a slow confirm never delays
 the consumer's heartbeats, and kombu connections are not shared between
 threads), publishes the pending rows in ``id`` order to exchange
-``booking.update.gdw``, routing key ``import``, persistent, waiting for the
-broker's confirm, and only then sets ``sent_at``.  The rows confirmed are
-marked sent together, one ``UPDATE`` and one commit per batch of at most
-:data:`BATCH` rows (and before any error is raised).  Delivery is at least
-once: a crash between confirm and commit sends those rows again.
+``booking.update.gdw``, routing key ``import``, persistent, and sets
+``sent_at`` only once the broker confirmed them.  Per batch of at most
+:data:`BATCH` rows: every row is published, the broker's confirms are
+awaited together (:class:`~gites.calendar.messaging.confirms.ConfirmWindow`:
+one wait per batch, not one round trip per message), then the rows
+confirmed before the first one that was not are marked sent with one
+``UPDATE`` and one commit (also when an error follows); the others are
+published again later, in order.  Delivery is at least once: a crash
+between confirm and commit, or a row after an unconfirmed one, sends rows
+again; the hub applies a range idempotently.
 
 One relay at a time: on PostgreSQL the relay works on a connection holding
 the session advisory lock :data:`ADVISORY_LOCK_KEY`; another daemon's relay
@@ -27,7 +32,6 @@ exist: rows are checked when written) is marked ``last_error =
 import datetime
 import logging
 import threading
-import time
 
 from kombu import Producer
 from sqlalchemy import bindparam, select, text, update
@@ -37,6 +41,7 @@ from gites.calendar import db
 from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import SiteChange, encode_site_change
+from gites.calendar.messaging.confirms import ConfirmWindow
 from gites.calendar.messaging.consumer import Backoff, one_line
 from gites.calendar.models import OutboxMessage
 
@@ -62,6 +67,7 @@ class OutboxRelay:
         self._thread = None
         self._connection = None
         self._producer = None
+        self._window = None
         self._db_connection = None
         self._standby_logged = False
 
@@ -167,11 +173,14 @@ class OutboxRelay:
     def _connect(self):
         if self._connection is not None:
             return
-        connection = topology.make_connection(self.url, self.heartbeat, confirm=True)
+        # No per-publish confirm (kombu's confirm_publish): on AMQP the
+        # confirms of a whole batch are awaited together (ConfirmWindow).
+        connection = topology.make_connection(self.url, self.heartbeat)
         try:
             connection.connect()
             channel = connection.channel()
             topology.declare_site_topology(channel, self.url)
+            window = ConfirmWindow(connection, channel) if topology.is_amqp(self.url) else None
         except BaseException:
             try:
                 connection.release()
@@ -179,6 +188,7 @@ class OutboxRelay:
                 logger.debug("closing a failed broker connection failed", exc_info=True)
             raise
         self._connection = connection
+        self._window = window
         self._producer = Producer(channel, exchange=topology.SITE_EXCHANGE)
         self._log(logging.INFO, "relay connected to %s", mask_url(self.url))
 
@@ -190,6 +200,7 @@ class OutboxRelay:
                 logger.debug("closing the relay's broker connection failed", exc_info=True)
             self._connection = None
             self._producer = None
+            self._window = None
 
     # -- the work ---------------------------------------------------------
 
@@ -197,36 +208,61 @@ class OutboxRelay:
         """Publish pending rows in id order (at most BATCH); return how many went.
 
         Core statements on the relay's own connection (the one holding the
-        advisory lock): one SELECT, then each row published and confirmed in
-        turn, then one UPDATE + commit marking the confirmed ones sent.
+        advisory lock): one SELECT; every row published; the broker's
+        confirms awaited together; then one UPDATE + commit marking sent the
+        rows confirmed *before the first one that was not* (a later row is
+        sent again rather than overtake an earlier change of its cottage).
         """
         connection = self._db_connection
         rows = connection.execute(_PENDING, {"limit": BATCH}).all()
         connection.commit()
-        sent, unencodable = [], []
+        if self._window is not None:
+            self._window.forget()
+        published, unencodable = [], []  # published: (row, number in the window)
+        current = None  # the row being published
         try:
-            for row in rows:
-                if self._stop.is_set():
-                    break
-                try:
-                    body, content_type = self._encode(row)
-                except ValueError as error:
-                    unencodable.append((row.id, UNENCODABLE + str(error)[:500]))
-                    self._log(
-                        logging.ERROR, "outbox %d cannot be encoded, skipped: %s", row.id, error
-                    )
-                    continue
-                try:
+            try:
+                for row in rows:
+                    if self._stop.is_set():
+                        break
+                    try:
+                        body, content_type = self._encode(row)
+                    except ValueError as error:
+                        unencodable.append((row.id, UNENCODABLE + str(error)[:500]))
+                        self._log(
+                            logging.ERROR, "outbox %d cannot be encoded, skipped: %s", row.id, error
+                        )
+                        continue
+                    current = row
                     self._publish(row, body, content_type)
-                except Exception as error:
-                    self._mark(connection, sent, unencodable, failed=(row.id, error))
-                    raise
-                sent.append(row.id)
+                    published.append((row, self._window.sent() if self._window else None))
+                    current = None
+                if self._window is not None:
+                    self._window.wait(topology.CONFIRM_TIMEOUT)
+                sent = self._confirmed(published)
+                if len(sent) < len(published):
+                    raise MessageNotConfirmed(
+                        f"outbox {published[len(sent)][0].id}: refused by the broker (basic.nack)"
+                    )
+            except Exception as error:
+                sent = self._confirmed(published)
+                first = published[len(sent)][0] if len(sent) < len(published) else current
+                self._mark(connection, sent, unencodable, (first.id, error) if first else None)
+                raise
         except BaseException:
             self._rollback_quietly(connection)
             raise
         self._mark(connection, sent, unencodable)
         return len(sent)
+
+    def _confirmed(self, published):
+        """The rows confirmed by the broker, up to the first one that was not."""
+        sent = []
+        for row, number in published:
+            if self._window is not None and not self._window.is_acked(number):
+                break
+            sent.append(row)
+        return sent
 
     @staticmethod
     def _rollback_quietly(connection):
@@ -238,11 +274,12 @@ class OutboxRelay:
             logger.debug("rolling back the relay's transaction failed", exc_info=True)
 
     def _mark(self, connection, sent, unencodable, failed=None):
-        """Record what happened to the rows of a batch, in one transaction."""
+        """Record what happened to the rows of a batch, in one transaction;
+        ``sent``: the rows confirmed, logged once recorded."""
         if sent:
             connection.execute(
                 update(_OUTBOX)
-                .where(_OUTBOX.c.id.in_(sent))
+                .where(_OUTBOX.c.id.in_([row.id for row in sent]))
                 .values(sent_at=self.now(), attempts=_OUTBOX.c.attempts + 1, last_error=None)
             )
         params = list(unencodable)
@@ -254,6 +291,18 @@ class OutboxRelay:
             )
         if sent or params:
             connection.commit()
+        for row in sent:
+            self._log(
+                logging.INFO,
+                "outbox %d: %s %s..%s %s sent to %s/%s",
+                row.id,
+                row.cgt_id,
+                row.start_date.isoformat(),
+                row.end_date.isoformat(),
+                row.selection_type,
+                topology.SITE_EXCHANGE.name,
+                topology.SITE_ROUTING_KEY,
+            )
 
     def _encode(self, row):
         """(body, content type); ValueError when the codec refuses the row."""
@@ -269,8 +318,7 @@ class OutboxRelay:
         )
 
     def _publish(self, row, body, content_type):
-        """Publish one row and wait for the broker's confirm (raises on failure)."""
-        started = time.perf_counter()
+        """Publish one row (its confirm is awaited with the batch's)."""
         self._producer.publish(
             body,
             routing_key=topology.SITE_ROUTING_KEY,
@@ -280,20 +328,11 @@ class OutboxRelay:
             headers={"x-gites-outbox-id": row.id},
             message_id=f"gites-outbox-{row.id}",
             retry=False,
-            confirm_timeout=topology.CONFIRM_TIMEOUT,
         )
-        self._log(
-            logging.INFO,
-            "outbox %d: %s %s..%s %s sent to %s/%s (%.1f ms)",
-            row.id,
-            row.cgt_id,
-            row.start_date.isoformat(),
-            row.end_date.isoformat(),
-            row.selection_type,
-            topology.SITE_EXCHANGE.name,
-            topology.SITE_ROUTING_KEY,
-            (time.perf_counter() - started) * 1000,
-        )
+
+
+class MessageNotConfirmed(Exception):
+    """The broker nacked a publish: that row and the later ones are sent again."""
 
 
 _OUTBOX = OutboxMessage.__table__

@@ -1,6 +1,7 @@
 """apply_hub_booking: SPEC §5 processing, order and duplicates, without a broker."""
 
 import datetime
+import random
 
 from sqlalchemy import func, select
 
@@ -143,3 +144,144 @@ class ApplyHubBookingTest(DatabaseTestCase):
             self.assertEqual(handler.prune_hub_applied(session, NOW), 1)
         with db.session_scope() as session:
             self.assertEqual(sorted(session.scalars(select(HubApplied.notf_id))), [2, 3])
+
+
+@on_both_databases(db_layers())
+class ApplyHubBatchTest(DatabaseTestCase):
+    """A batch gives what applying its messages one at a time gives.
+
+    Random streams (fixed seeds) over two cottages sharing days, an unknown
+    code, redeliveries and late older notifications, on top of owner rows;
+    each applied (a) in random batches with apply_hub_batch, (b) one message
+    per transaction, and compared with (c) a model of SPEC §5 in Python.
+    """
+
+    CODES = {"HAFF1": 10, "HAFF2": 11, "ZZZZ9": None}
+    KINDS = {"booked": "loue", "unavailable": "indisp", "available": "libre"}
+
+    def setUp(self):
+        super().setUp()
+        with db.session_scope() as session:
+            add_proprio(session, 1)
+            session.flush()
+            add_cottage(session, 10, 1, cgt="HAFF1", updated=D(2020, 1, 1))
+            add_cottage(session, 11, 1, cgt="HAFF2", updated=D(2020, 1, 1))
+
+    def stream(self, rng, count=60):
+        made = []
+        for notf_id in range(1, count + 1):
+            start = D(2031, 6, 1) + datetime.timedelta(rng.randint(0, 20))
+            end = start + datetime.timedelta(rng.randint(0, 6))
+            kind = rng.choice(list(self.KINDS))
+            made.append(booking(kind, start, end, notf_id, cgt=rng.choice(list(self.CODES))))
+        arrivals = made + rng.sample(made, 10)  # redeliveries
+        rng.shuffle(arrivals)
+        return arrivals
+
+    def model(self, arrivals, owner_rows):
+        """SPEC §5, one message after the other, in arrival order."""
+        state, applied, outcomes = dict(owner_rows), {}, []
+        for b in arrivals:
+            heb_pk = self.CODES[b.cgt_id]
+            if heb_pk is None:
+                outcomes.append(handler.UNKNOWN_COTTAGE)
+                continue
+            done = applied.setdefault(heb_pk, [])
+            if any(n == b.notf_id for n, _, _ in done):
+                outcomes.append(handler.DUPLICATE)
+                continue
+            kept = 0
+            for day in days(b.start, b.end):
+                if any(n > b.notf_id and s <= day <= e for n, s, e in done):
+                    kept += 1
+                elif self.KINDS[b.booking_type] == "libre":
+                    state.pop((heb_pk, day), None)
+                else:
+                    state[heb_pk, day] = self.KINDS[b.booking_type]
+            done.append((b.notf_id, b.start, b.end))
+            total = (b.end - b.start).days + 1
+            outcomes.append(
+                handler.APPLIED
+                if not kept
+                else handler.SUPERSEDED
+                if kept == total
+                else handler.PARTLY_SUPERSEDED
+            )
+        return state, outcomes
+
+    def reset(self, owner_rows):
+        with db.session_scope() as session:
+            session.execute(Reservation.__table__.delete())
+            session.execute(HubApplied.__table__.delete())
+            for (heb_pk, day), res_type in owner_rows.items():
+                replace_days(session, heb_pk, [day], res_type, 1, NOW)
+
+    def table(self):
+        with db.session_scope() as session:
+            rows = session.execute(
+                select(Reservation.heb_fk, Reservation.res_date, Reservation.res_type)
+            ).all()
+            applied = session.scalars(select(func.count()).select_from(HubApplied)).one()
+        state = {(heb_fk, res_date.date()): res_type for heb_fk, res_date, res_type in rows}
+        self.assertEqual(len(state), len(rows), "two rows for one cottage and day")
+        return state, applied
+
+    def test_random_batches_equal_one_at_a_time_and_the_model(self):
+        for seed in range(4):
+            rng = random.Random(seed)
+            arrivals = self.stream(rng)
+            owner_rows = {
+                (10, D(2031, 6, 1) + datetime.timedelta(n)): "indisp" for n in range(3, 9)
+            }
+            expected, expected_outcomes = self.model(arrivals, owner_rows)
+            known = {(b.cgt_id, b.notf_id) for b in arrivals if self.CODES[b.cgt_id]}
+
+            self.reset(owner_rows)
+            outcomes, rest = [], list(arrivals)
+            while rest:
+                size = rng.randint(1, 25)
+                with db.session_scope() as session:
+                    outcomes += handler.apply_hub_batch(session, rest[:size], NOW)
+                rest = rest[size:]
+            self.assertEqual(outcomes, expected_outcomes, f"seed {seed}")
+            self.assertEqual(self.table(), (expected, len(known)), f"seed {seed}")
+
+            self.reset(owner_rows)
+            singles = []
+            for b in arrivals:
+                with db.session_scope() as session:
+                    singles.append(handler.apply_hub_booking(session, b, NOW))
+            self.assertEqual(singles, expected_outcomes, f"seed {seed}")
+            self.assertEqual(self.table(), (expected, len(known)), f"seed {seed}")
+
+    def test_batch_touches_only_cottages_it_wrote_for(self):
+        with db.session_scope() as session:
+            outcomes = handler.apply_hub_batch(
+                session,
+                [
+                    booking("booked", D(2031, 6, 1), D(2031, 6, 2), 1, cgt="HAFF1"),
+                    booking("booked", D(2031, 6, 1), D(2031, 6, 2), 1, cgt="HAFF1"),
+                    booking("booked", D(2031, 6, 1), D(2031, 6, 2), 2, cgt="ZZZZ9"),
+                ],
+                NOW,
+            )
+        self.assertEqual(outcomes, ["applied", "duplicate", "unknown-cottage"])
+        with db.session_scope() as session:
+            self.assertEqual(
+                session.get(Hebergement, 10).heb_calendrier_proprio_date_maj, NOW.date()
+            )
+            self.assertEqual(
+                session.get(Hebergement, 11).heb_calendrier_proprio_date_maj, D(2020, 1, 1)
+            )
+
+    def test_an_invalid_range_in_a_batch_writes_nothing(self):
+        with self.assertRaises(InvalidRange), db.session_scope() as session:
+            handler.apply_hub_batch(
+                session,
+                [
+                    booking("booked", D(2031, 6, 1), D(2031, 6, 2), 1),
+                    booking("booked", D(2031, 6, 5), D(2031, 6, 1), 2),
+                ],
+                NOW,
+            )
+        self.assertEqual(self.table(), ({}, 0))

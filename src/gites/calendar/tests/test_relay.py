@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from gites.calendar import db
 from gites.calendar.messaging.codec import decode_site_change
-from gites.calendar.messaging.relay import OutboxRelay
+from gites.calendar.messaging.relay import MessageNotConfirmed, OutboxRelay
 from gites.calendar.models import Hebergement, OutboxMessage
 from gites.calendar.reservations import RangeChange, apply_owner_change
 from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
@@ -135,3 +135,34 @@ class RelayTest(DatabaseTestCase):
         self.assertEqual(wait_until(lambda: pending_count() == 0), True)
         messages = get_all(self.url, HUB_INBOX)
         self.assertEqual([m[2]["x-gites-outbox-id"] for m in messages], ids)
+
+    def test_a_refused_publish_and_the_rows_after_it_are_sent_again_in_order(self):
+        # A hub queue that holds two messages and then refuses publishes: the
+        # broker nacks them (RabbitMQ's reject-publish overflow).
+        full = "test.hub.full"
+        bind_queue(self.url, full, arguments={"x-max-length": 2, "x-overflow": "reject-publish"})
+        ids = [owner_change(10, n, 1, "loue")[0] for n in range(5)]
+        relay = OutboxRelay(self.url, heartbeat=10)
+        self.addCleanup(relay.stop, 5)
+        self.assertTrue(relay._lead())
+        relay._connect()
+        received = []
+        for expected_error in (True, True, False):
+            if expected_error:
+                with self.assertRaises(MessageNotConfirmed):
+                    relay.relay_pending()
+            else:
+                self.assertEqual(relay.relay_pending(), 1)
+            received += [m[2]["x-gites-outbox-id"] for m in get_all(self.url, full)]
+        # The refusing queue got every row once, in order, across the refusals.
+        self.assertEqual(received, ids)
+        with db.session_scope() as session:
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.last_error).order_by(
+                    OutboxMessage.id
+                )
+            ).all()
+        self.assertEqual(pending_count(), 0)
+        # Rows 3 and 5 were refused once each before they went.
+        self.assertEqual([attempts for _, attempts, _ in rows], [1, 1, 2, 1, 2])
+        self.assertEqual({error for _, _, error in rows}, {None})
