@@ -4,7 +4,10 @@ Reads the pending outbox rows with one SELECT (psycopg2), encodes each with
 the same codec as the relay (legacy pickle), publishes it persistent to
 ``booking.update.gdw`` / ``import`` and waits for the broker's confirm of
 each message (kombu ``confirm_publish``).  ``--mark``: also set ``sent_at``
-and commit after each confirm, as the relay does (like for like).
+and commit after each confirm (the relay's work before it batched).
+``--window N``: publish N messages, then wait for the broker's confirms of
+all of them (py-amqp ``confirm_select`` + ``basic_ack`` events, written
+here without the daemon's code), then the next N: the relay's way.
 
 Prints ``bare publish ready`` once connected.
 """
@@ -25,12 +28,21 @@ def main(argv=None):
     parser.add_argument("--amqp", required=True)
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--mark", action="store_true")
+    parser.add_argument("--window", type=int, default=0)
     args = parser.parse_args(argv)
     db = psycopg2.connect(args.dsn)
-    with Connection(args.amqp, transport_options={"confirm_publish": True}) as conn:
+    options = {} if args.window else {"confirm_publish": True}
+    with Connection(args.amqp, transport_options=options) as conn:
         channel = conn.channel()
         topology.SITE_EXCHANGE.bind(channel).declare()
         producer = Producer(channel, exchange=topology.SITE_EXCHANGE)
+        acked = [0]  # highest publish number confirmed (RabbitMQ confirms in order)
+        if args.window:
+            channel.confirm_select()
+            channel.events["basic_ack"].add(
+                lambda tag, multiple: acked.__setitem__(0, max(acked[0], tag))
+            )
+            channel.events["basic_nack"].add(lambda tag, multiple: sys.exit("nacked"))
         print("bare publish ready", flush=True)
         with db.cursor() as cur:
             cur.execute(
@@ -39,7 +51,7 @@ def main(argv=None):
             )
             rows = cur.fetchall()
         db.commit()
-        for row_id, heb_pk, cgt_id, start, end, selection_type in rows:
+        for published, (row_id, heb_pk, cgt_id, start, end, selection_type) in enumerate(rows, 1):
             body, content_type = encode_site_change(
                 SiteChange(heb_pk, cgt_id, start, end, selection_type), fmt="pickle"
             )
@@ -53,6 +65,9 @@ def main(argv=None):
                 message_id=f"gites-outbox-{row_id}",
                 retry=False,
             )
+            if args.window and (published % args.window == 0 or published == len(rows)):
+                while acked[0] < published:
+                    conn.drain_events(timeout=10)
             if args.mark:
                 with db.cursor() as cur:
                     cur.execute(

@@ -11,7 +11,10 @@ with a CGT code), then ``bin/runwsgi`` on a free port of 127.0.0.1.
    among 100 cottages, each with the same 45 busy days in that window in
    both data sets) under 2 processes x 2 keep-alive connections, against
    Plone's own ``@@ok`` view in the same run (the empty-view baseline: same
-   publisher, traversal, security and transaction, no SQL, no JSON).  Then
+   publisher, traversal, security and transaction, no SQL, no JSON), in
+   4 alternating rounds of 5 s each (so that a slow moment of the machine
+   weighs on both), with the CPU that Zope and PostgreSQL spent per
+   request (``/proc``; warm-up included, so approximate).  Then
    reservation_proprio grows from 10,000 rows to ~5 million (INSERT ...
    SELECT generate_series with the unique index in place, VACUUM ANALYZE)
    and both are measured again.
@@ -33,10 +36,11 @@ import urllib.parse
 import urllib.request
 
 from benchmarks import common
-from benchmarks.loadgen import run_load
+from benchmarks.loadgen import LoadResult, run_load
 
 INSTANCE = common.VAR / "instance"
 HOT_COTTAGES = 100  # the cottages selectedDays asks about
+ROUNDS = 4  # alternating rounds of @@ok and selectedDays per data size
 OWNERS = 10
 FIRST_OWNER_PK = 9001
 
@@ -185,6 +189,15 @@ def authenticator(port, login, heb_pk):
     return match.group(1)
 
 
+def cpu_text(cpu):
+    zope_sd, pg_sd = cpu["selectedDays"]
+    zope_ok, pg_ok = cpu["@@ok"]
+    return (
+        f"CPU per request: selectedDays Zope {zope_sd * 1000:.2f} + PostgreSQL"
+        f" {pg_sd * 1000:.2f} ms, @@ok Zope {zope_ok * 1000:.2f} + PostgreSQL {pg_ok * 1000:.2f} ms"
+    )
+
+
 def selected_days_request(today):
     def make(worker, index, n):
         rng = random.Random(worker * 1_000_003 + index * 10_007 + n)
@@ -241,10 +254,42 @@ def run(quick=False):
                 interval=interval,
             )
 
-        ok_small = load(ok_request())
-        sd_small = load(selected_days_request(today))
-        common.log(f"  @@ok ({small_rows:,} rows): {ok_small.summary()}")
-        common.log(f"  selectedDays ({small_rows:,} rows): {sd_small.summary()}")
+        def side_by_side(label):
+            """@@ok and selectedDays in alternating rounds (ROUNDS each, the
+            same total time as one long phase): a slow minute of the machine
+            then weighs on both, not on one.  Returns the merged results and
+            the CPU each used per request (Zope, PostgreSQL)."""
+            merged = {"@@ok": [], "selectedDays": []}
+            cpu = {"@@ok": [0.0, 0.0], "selectedDays": [0.0, 0.0]}
+            makers = {"@@ok": ok_request(), "selectedDays": selected_days_request(today)}
+            for _ in range(ROUNDS):
+                for name, make in makers.items():
+                    with common.CpuMeter(zope.proc.pid) as meter:
+                        merged[name].append(
+                            run_load(host, port, make, duration / ROUNDS, warmup=warmup / ROUNDS)
+                        )
+                    # The meter also counts the warm-up: per request of the
+                    # whole phase (measured rate x (warm-up + duration)).
+                    served = merged[name][-1].rps * (warmup + duration) / ROUNDS + 1
+                    cpu[name][0] += meter.process / served / ROUNDS
+                    cpu[name][1] += meter.postgres / served / ROUNDS
+            out = {}
+            for name, parts in merged.items():
+                out[name] = LoadResult(
+                    sum(p.requests for p in parts),
+                    sum(p.errors for p in parts),
+                    sum(p.seconds for p in parts),
+                    [lat for p in parts for lat in p.latencies],
+                )
+                rounds = ", ".join(f"{p.rps:,.0f}" for p in parts)
+                common.log(
+                    f"  {name} ({label}): {out[name].summary()}; rounds {rounds} req/s;"
+                    f" CPU per request: Zope {cpu[name][0] * 1000:.2f} ms,"
+                    f" PostgreSQL {cpu[name][1] * 1000:.2f} ms"
+                )
+            return out["@@ok"], out["selectedDays"], cpu
+
+        ok_small, sd_small, cpu_small = side_by_side(f"{small_rows:,} rows")
 
         # 4. addRange
         logins = [f"bench{i + 1:02d}" for i in range(OWNERS)]
@@ -291,10 +336,7 @@ def run(quick=False):
         load_seconds = time.perf_counter() - t0
         common.log(f"  http: {big_rows:,} reservation rows (loaded in {load_seconds:.0f} s)")
         plan = explain_selected_days(today)
-        ok_big = load(ok_request())
-        sd_big = load(selected_days_request(today))
-        common.log(f"  @@ok ({big_rows:,} rows): {ok_big.summary()}")
-        common.log(f"  selectedDays ({big_rows:,} rows): {sd_big.summary()}")
+        ok_big, sd_big, cpu_big = side_by_side(f"{big_rows:,} rows")
     finally:
         zope.stop()
 
@@ -310,7 +352,7 @@ def run(quick=False):
             met=rps_ratio >= 0.7 and sd_small.errors == 0,
             unit="req/s",
             notes=f"selectedDays {sd_small.summary()}; @@ok {ok_small.summary()};"
-            f" {days_in_answer} days per answer",
+            f" {days_in_answer} days per answer; {cpu_text(cpu_small)}",
         )
     )
     results.append(
@@ -324,7 +366,7 @@ def run(quick=False):
             met=sd_big.rps / ok_big.rps >= 0.7 and sd_big.errors == 0,
             unit="req/s",
             notes=f"selectedDays {sd_big.summary()}; @@ok {ok_big.summary()};"
-            f" rows loaded in {load_seconds:.0f} s; plan: {scan_kind(plan)}",
+            f" rows loaded in {load_seconds:.0f} s; plan: {scan_kind(plan)}; {cpu_text(cpu_big)}",
         )
     )
     results.append(

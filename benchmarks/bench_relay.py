@@ -12,7 +12,10 @@ until every row is marked sent (relay) and the hub queue holds N messages.
 * ``bare publish``: :mod:`bare_publish`, one SELECT, publish + confirm per
   message, no database write (the baseline the target refers to);
 * ``bare publish+mark``: the same plus ``UPDATE ... SET sent_at`` and a
-  commit per message, as the relay does (reported for information).
+  commit per message (reported for information);
+* ``bare publish, confirms per 100``: publish 100, wait for their confirms
+  together, no database write: the relay's way, bare (for information: the
+  ceiling of the relay's method).
 """
 
 import contextlib
@@ -96,6 +99,7 @@ def run(quick=False):
         ),
         ("bare publish", bare, "bare publish ready", False),
         ("bare publish+mark", [*bare, "--mark"], "bare publish ready", True),
+        ("bare publish, confirms per 100", [*bare, "--window", "100"], "bare publish ready", False),
     ]
     rates, details = {}, []
     retries = 0

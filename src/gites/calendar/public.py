@@ -119,11 +119,13 @@ def read_busy_days(engine, heb_pk, first_day, months, today):
     """:func:`busy_days_from` on a pooled connection of ``engine``, outside any
     transaction of the caller.
 
-    For read-only front ends (the public ``selectedDays``): no ORM session, no
-    join to the Zope transaction, and in autocommit mode, so the one SELECT is
-    the only statement (no BEGIN, no COMMIT/ROLLBACK round trip).  A
-    connection found dead (database restarted) is dropped with the pool's
-    other connections by SQLAlchemy; the read is then tried once more.
+    For read-only front ends (the public ``selectedDays``), with
+    :func:`gites.calendar.db.get_read_engine`: no ORM session, no join to the
+    Zope transaction, a connection already in autocommit mode, so the one
+    SELECT is the only statement (no ping, no BEGIN, no COMMIT/ROLLBACK
+    round trip).  A connection found dead (database restarted) is dropped
+    with the pool's other connections by SQLAlchemy; the read is then tried
+    once more.
     """
     try:
         return _read_busy_days(engine, heb_pk, first_day, months, today)
@@ -135,5 +137,4 @@ def read_busy_days(engine, heb_pk, first_day, months, today):
 
 def _read_busy_days(engine, heb_pk, first_day, months, today):
     with engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
         return busy_days_from(connection, heb_pk, first_day, months, today)

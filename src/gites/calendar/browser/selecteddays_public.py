@@ -20,7 +20,7 @@ from plone.base.interfaces import INavigationRoot
 from plone.transformchain.interfaces import DISABLE_TRANSFORM_REQUEST_KEY
 
 from gites.calendar import clock
-from gites.calendar.db import get_engine
+from gites.calendar.db import get_read_engine
 from gites.calendar.interfaces import IGitesCalendarLayer
 from gites.calendar.public import MAX_MONTHS, read_busy_days
 
@@ -89,7 +89,7 @@ class PublicSelectedDays(grok.View):
             heb_pk, first_day, months = parse_query(self.request.form, today)
         except BadParameter as error:
             return send_json(response, {"error": str(error)}, status=400, cache_control="no-store")
-        # A plain pooled connection, not the session joined to the Zope
+        # A pooled autocommit connection, not the session joined to the Zope
         # transaction: the answer is read-only, so it needs no transaction.
-        days = read_busy_days(get_engine(), heb_pk, first_day, months, today)
+        days = read_busy_days(get_read_engine(), heb_pk, first_day, months, today)
         return send_json(response, {"rented": [day.isoformat() for day in days]})

@@ -6,16 +6,19 @@ Every test runs on SQLite and on PostgreSQL.  "Today" is frozen on
 
 import datetime
 import json
+import time
 from unittest import mock
 
 from plone.testing.zope import Browser
 from sqlalchemy import event
+from sqlalchemy import text as sql
 import transaction
 
 from gites.calendar import db
 from gites.calendar.models import BLOQUE, INDISP, LOUE, NON_ACTIF, SEARCH_ACTIF, Reservation
 from gites.calendar.public import busy_days_from, visible_cottage, visible_cottages
 from gites.calendar.testing import (
+    GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,
     add_cottage,
     add_proprio,
@@ -26,6 +29,8 @@ from gites.calendar.testing import (
 
 TODAY = datetime.date(2030, 3, 10)
 NOW = datetime.datetime(2030, 3, 10, 14, 30)
+# What selectedDays?hebPk=10&year=2030&month=3&range=3 answers for populate().
+RENTED = ["2030-03-10", "2030-03-11", "2030-04-30", "2030-05-01"]
 
 
 def d(text):
@@ -188,7 +193,7 @@ class TestPublicSelectedDays(ViewTestCase):
         def count(conn, cursor, statement, *args):
             statements.append(statement.split(None, 1)[0].upper())
 
-        engine = db.get_engine()
+        engine = db.get_read_engine()
         db.Session_.remove()
         event.listen(engine, "before_cursor_execute", count)
         try:
@@ -339,3 +344,38 @@ class TestExternMonthlyCalendar(ViewTestCase):
             self.assertIn("gites-calendar-none", self.browser.contents)
             self.assertNotIn('class="gites-calendar"', self.browser.contents)
         self.assertIn("gites-calendar-none", neutral)
+
+
+class TestPublicSelectedDaysAfterDatabaseRestart(ViewTestCase):
+    """The read engine has no pre-ping: a connection killed by the server
+    (a PostgreSQL restart) costs one failed read, retried at once."""
+
+    layer = GITES_CALENDAR_FUNCTIONAL_TESTING_PG
+
+    def test_killed_connections_are_replaced_without_an_error(self):
+        path = "selectedDays?hebPk=10&year=2030&month=3&range=3"
+        self.assertEqual(self.json(path), (200, {"rented": RENTED}))
+        read = db.get_read_engine()
+        self.assertIsNot(read, db.get_engine())
+        self.assertEqual(read.pool.checkedin(), 1)
+        with db.get_engine().connect() as connection:
+            killed = (
+                connection.execute(
+                    sql(
+                        "SELECT pid FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            terminate = sql("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid")
+            connection.execute(terminate, {"pids": killed})
+            gone = sql("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ANY(:pids)")
+            for _ in range(100):
+                if connection.execute(gone, {"pids": killed}).scalar():
+                    break
+                time.sleep(0.05)
+        self.assertGreaterEqual(len(killed), 1)
+        self.assertEqual(self.json(path), (200, {"rented": RENTED}))
+        self.assertEqual(read.pool.checkedin(), 1)
