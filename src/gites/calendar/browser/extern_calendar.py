@@ -12,15 +12,13 @@ The page is meant to be framed by the owners' own web sites, so it says so
 shared with ``extern-monthly-calendar``.
 """
 
-import json
-
 from five import grok
 from plone import api
 from plone.base.interfaces import INavigationRoot
 from plone.transformchain.interfaces import DISABLE_TRANSFORM_REQUEST_KEY
-from zope.i18n import translate
 
-from gites.calendar import _, clock
+from gites.calendar import clock
+from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.db import get_session
 from gites.calendar.interfaces import IGitesCalendarLayer
 from gites.calendar.public import visible_cottage
@@ -30,65 +28,6 @@ DEFAULT_MONTHS = 3
 MAX_WIDGET_MONTHS = 12  # the widget shows at most a year at once
 MAX_PK = 2**31 - 1
 EMBED_CACHE_CONTROL = "public, max-age=300"
-
-# The texts of the read-only widget (see docs/calendar-widget.rst, data-i18n).
-# The month names are shared with multical.html.
-MONTHS = [
-    _("month_1", default="janvier"),
-    _("month_2", default="février"),
-    _("month_3", default="mars"),
-    _("month_4", default="avril"),
-    _("month_5", default="mai"),
-    _("month_6", default="juin"),
-    _("month_7", default="juillet"),
-    _("month_8", default="août"),
-    _("month_9", default="septembre"),
-    _("month_10", default="octobre"),
-    _("month_11", default="novembre"),
-    _("month_12", default="décembre"),
-]
-WEEKDAYS = [
-    _("widget_weekday_short_1", default="lu"),
-    _("widget_weekday_short_2", default="ma"),
-    _("widget_weekday_short_3", default="me"),
-    _("widget_weekday_short_4", default="je"),
-    _("widget_weekday_short_5", default="ve"),
-    _("widget_weekday_short_6", default="sa"),
-    _("widget_weekday_short_7", default="di"),
-]
-WEEKDAYS_LONG = [
-    _("widget_weekday_1", default="lundi"),
-    _("widget_weekday_2", default="mardi"),
-    _("widget_weekday_3", default="mercredi"),
-    _("widget_weekday_4", default="jeudi"),
-    _("widget_weekday_5", default="vendredi"),
-    _("widget_weekday_6", default="samedi"),
-    _("widget_weekday_7", default="dimanche"),
-]
-READONLY_TEXTS = {
-    "stateBusy": _("widget_state_busy", default="Occupé"),
-    "stateFree": _("widget_state_free", default="Libre"),
-    "today": _("widget_today", default="aujourd'hui"),
-    "legendLabel": _("widget_legend", default="Légende"),
-    "prevMonth": _("widget_previous_month", default="Mois précédent"),
-    "nextMonth": _("widget_next_month", default="Mois suivant"),
-    "errorLoad": _("widget_error_load", default="Le calendrier n'a pas pu être chargé."),
-}
-
-
-def widget_i18n(request):
-    """The read-only widget's texts in the request's language, as JSON."""
-
-    def tr(message):
-        return translate(message, context=request)
-
-    texts = {
-        "months": [tr(m) for m in MONTHS],
-        "weekdays": [tr(m) for m in WEEKDAYS],
-        "weekdaysLong": [tr(m) for m in WEEKDAYS_LONG],
-    }
-    texts.update({key: tr(message) for key, message in READONLY_TEXTS.items()})
-    return json.dumps(texts, ensure_ascii=False, separators=(",", ":"))
 
 
 def int_param(form, name, maximum, default=None):

@@ -60,6 +60,7 @@ class Month(grok.View):
         )
         self.last_modified = owner.format_day(self.heb.heb_calendrier_proprio_date_maj)
         self.widget = owner.widget_attributes(
+            self.request,
             self.calendar_url,
             self.heb,
             self.title,

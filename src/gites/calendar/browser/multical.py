@@ -15,7 +15,7 @@ from zope.i18n import translate
 
 from gites.calendar import _, clock
 from gites.calendar.browser import owner
-from gites.calendar.browser.extern_calendar import MONTHS
+from gites.calendar.browser.widget_texts import MONTHS
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 TOOLBAR_ID = "gites-calendar-toolbar"
@@ -82,6 +82,7 @@ class Multical(grok.View):
                     "title": title,
                     "last_modified": owner.format_day(heb.heb_calendrier_proprio_date_maj),
                     "widget": owner.widget_attributes(
+                        self.request,
                         self.calendar_url,
                         heb,
                         translate(

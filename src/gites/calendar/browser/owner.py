@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 from zExceptions import Unauthorized
 
 from gites.calendar import clock
+from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.db import get_session
 from gites.calendar.models import Hebergement, Proprio
 from gites.calendar.owners import current_pro_pk, owned_cottage, owner_cottages
@@ -147,7 +148,7 @@ def portal_url():
     return api.portal.get().absolute_url()
 
 
-def widget_attributes(calendar_url, heb, title, months, start_month, toolbar=None):
+def widget_attributes(request, calendar_url, heb, title, months, start_month, toolbar=None):
     """The data-* attributes of an editable widget container (docs/owner-pages.rst)."""
     attributes = {
         "class": "gites-calendar",
@@ -159,6 +160,7 @@ def widget_attributes(calendar_url, heb, title, months, start_month, toolbar=Non
         "data-start-month": start_month.strftime("%Y-%m"),
         "data-today": clock.today().isoformat(),
         "data-title": title,
+        "data-i18n": widget_i18n(request, editable=True),
     }
     if toolbar:
         attributes["data-toolbar"] = toolbar

@@ -25,6 +25,7 @@ from gites.calendar import db
 from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import Reservation
 from gites.calendar.testing_browser import BrowserTestCase
+from gites.calendar.tests.test_views_owner import site_in_french
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -85,6 +86,7 @@ class CalendarEndToEndTestCase(BrowserTestCase):
         # As scripts/create_site.py does for `make run`: the demo passwords
         # are shorter than Plone's password policy, so not through api.user.
         portal = self.layer["portal"]
+        site_in_french()  # as create_site.py makes it: the widget speaks French
         for login, password, pro_pk in MEMBERS:
             portal.acl_users._doAddUser(login, password, ["Member"], [])
             api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})

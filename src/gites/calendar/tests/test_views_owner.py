@@ -6,7 +6,9 @@ test modules.
 """
 
 import datetime
+import html as htmlmod
 import json
+import pathlib
 import re
 from unittest import mock
 
@@ -18,7 +20,7 @@ from zExceptions import Unauthorized
 from zope.component import getMultiAdapter
 from zope.interface import alsoProvides
 
-from gites.calendar import db
+from gites.calendar import browser, db
 from gites.calendar.interfaces import IGitesCalendarLayer
 from gites.calendar.models import Reservation
 from gites.calendar.testing import (
@@ -155,6 +157,34 @@ class TestMonthView(OwnerIntegrationTestCase):
         # the iframe snippet, shown as text to copy
         self.assertIn(f'&lt;iframe src="{self.portal.absolute_url()}/extern-calendar?pk=101"', html)
         self.assertIn("no-store", self.request.response.getHeader("Cache-Control"))
+
+    def widget_texts(self, html):
+        found = re.findall(r'data-i18n="([^"]*)"', html)
+        return [json.loads(htmlmod.unescape(text)) for text in found]
+
+    def test_widget_texts_in_the_site_language(self):
+        login(self.portal, OWNER)
+        [texts] = self.widget_texts(self.view("month.html", pk=str(CGT_HEB))())
+        # Every text calendar.js knows, no other key.
+        script = (pathlib.Path(browser.__file__).parent / "static" / "calendar.js").read_text()
+        defaults = script[script.index("DEFAULT_TEXTS = {") : script.index("};")]
+        self.assertEqual(set(texts), set(re.findall(r"^\s+(\w+):", defaults, re.M)))
+        self.assertEqual(texts["loue"], "Loué")
+        self.assertEqual(texts["saved"], "Enregistré")
+        self.assertEqual(texts["months"][5], "juin")
+
+    def test_widget_texts_in_dutch(self):
+        api.portal.set_registry_record("plone.available_languages", ["fr", "nl"])
+        api.portal.set_registry_record("plone.use_request_negotiation", True)
+        self.request.environ["HTTP_ACCEPT_LANGUAGE"] = "nl"
+        setLanguageBinding(self.request)
+        login(self.portal, OWNER)
+        [texts] = self.widget_texts(self.view("month.html", pk=str(CGT_HEB))())
+        self.assertEqual(
+            [texts[key] for key in ("loue", "indisp", "libre", "saved")],
+            ["Verhuurd", "Niet beschikbaar", "Vrij", "Opgeslagen"],
+        )
+        self.assertEqual(texts["selectionStarted"], "Begin: {date}. Kies de laatste dag.")
 
     def assert_unavailable(self, pk):
         html = self.view("month.html", pk=pk)()
