@@ -10,7 +10,9 @@ import dataclasses
 import datetime
 
 from sqlalchemy import bindparam, delete, insert, select
+from zope.i18n import interpolate
 
+from gites.calendar import _
 from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
     RESERVATION_TYPES,
@@ -24,8 +26,20 @@ MAX_RANGE_DAYS = 731  # a range longer than two years is refused
 
 
 class InvalidRange(ValueError):
-    """The range or type is not acceptable (message: one clear line, in French:
-    owners read it in the calendar page)."""
+    """The range or type is not acceptable.
+
+    ``message``: one clear line, a message of the ``gites.calendar`` domain
+    (owners read it in the calendar page, translated by the view); ``str()``
+    gives its French text, for logs and parked messages.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        default = getattr(self.message, "default", None) or str(self.message)
+        return interpolate(default, getattr(self.message, "mapping", None) or {})
 
 
 def parse_day(value, name):
@@ -37,7 +51,11 @@ def parse_day(value, name):
         return datetime.date.fromisoformat(str(value).strip())
     except ValueError:
         raise InvalidRange(
-            f"{name} doit être une date AAAA-MM-JJ, pas {str(value)[:20]!r}"
+            _(
+                "range_bad_day",
+                default="${name} doit être une date AAAA-MM-JJ, pas ${value}",
+                mapping={"name": name, "value": repr(str(value)[:20])},
+            )
         ) from None
 
 
@@ -57,15 +75,38 @@ def check_range(start, end, selection_type, earliest=None):
     """
     if selection_type not in SELECTION_TYPES:
         raise InvalidRange(
-            f"le type doit être {', '.join(SELECTION_TYPES)}, pas {str(selection_type)[:20]!r}"
+            _(
+                "range_bad_type",
+                default="le type doit être ${types}, pas ${value}",
+                mapping={
+                    "types": ", ".join(SELECTION_TYPES),
+                    "value": repr(str(selection_type)[:20]),
+                },
+            )
         )
     if end < start:
-        raise InvalidRange(f"la fin {end.isoformat()} précède le début {start.isoformat()}")
+        raise InvalidRange(
+            _(
+                "range_end_before_start",
+                default="la fin ${end} précède le début ${start}",
+                mapping={"end": end.isoformat(), "start": start.isoformat()},
+            )
+        )
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise InvalidRange(f"une période compte au plus {MAX_RANGE_DAYS} jours (deux ans)")
+        raise InvalidRange(
+            _(
+                "range_too_long",
+                default="une période compte au plus ${days} jours (deux ans)",
+                mapping={"days": MAX_RANGE_DAYS},
+            )
+        )
     if earliest is not None and start < earliest:
         raise InvalidRange(
-            f"les jours avant le {earliest.isoformat()} ne peuvent plus être modifiés"
+            _(
+                "range_past_days",
+                default="les jours avant le ${day} ne peuvent plus être modifiés",
+                mapping={"day": earliest.isoformat()},
+            )
         )
 
 
@@ -145,7 +186,13 @@ def apply_owner_change(session, heb, change, pro_pk, now):
     today = now.date()
     check_range(change.start, change.end, change.selection_type, earliest=today)
     if not lock_cottage(session, heb.heb_pk):
-        raise InvalidRange(f"hébergement inconnu : {heb.heb_pk}")
+        raise InvalidRange(
+            _(
+                "range_unknown_cottage",
+                default="hébergement inconnu : ${pk}",
+                mapping={"pk": heb.heb_pk},
+            )
+        )
     touch_cottage(session, heb.heb_pk, today)
     replace_days(
         session, heb.heb_pk, days(change.start, change.end), change.selection_type, pro_pk, now

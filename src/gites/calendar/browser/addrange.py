@@ -18,11 +18,21 @@ from plone.protect.authenticator import check as check_authenticator
 import transaction
 from zExceptions import Forbidden
 
-from gites.calendar import clock
+from gites.calendar import _, clock
 from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 from gites.calendar.owners import current_pro_pk
 from gites.calendar.reservations import InvalidRange, RangeChange, apply_owner_change, parse_day
+
+POST_REQUIRED = _("addrange_post_required", default="Utilisez POST pour enregistrer une période.")
+LOGIN_TO_EDIT = _(
+    "addrange_login_required",
+    default="Connectez-vous comme propriétaire pour modifier ce calendrier.",
+)
+SESSION_EXPIRED = _(
+    "addrange_session_expired", default="La session a expiré : rechargez la page et réessayez."
+)
+TYPE_REQUIRED = _("addrange_type_required", default="le type doit être loue, indisp ou libre")
 
 
 class AddRange(grok.View):
@@ -40,25 +50,25 @@ class AddRange(grok.View):
     def render(self):
         request = self.request
         if request.get("REQUEST_METHOD", "GET").upper() != "POST":
-            return self.error(405, "Utilisez POST pour enregistrer une période.")
+            return self.error(405, POST_REQUIRED)
         pro_pk = current_pro_pk()
         if pro_pk is None:
-            return self.error(403, "Connectez-vous comme propriétaire pour modifier ce calendrier.")
+            return self.error(403, LOGIN_TO_EDIT)
         try:
             check_authenticator(request)
         except Forbidden:
-            return self.error(403, "La session a expiré : rechargez la page et réessayez.")
+            return self.error(403, SESSION_EXPIRED)
         form = request.form
         heb_pk = owner.parse_pk(form.get("hebPk"))
         if heb_pk is None:
-            return self.error(400, "hebPk doit être le numéro d'un hébergement.")
+            return self.error(400, owner.BAD_PK)
         session, heb = owner.owned_cottage_for_write(pro_pk, heb_pk)
         if heb is None:
-            return self.error(403, "Cet hébergement n'est pas un des vôtres.")
+            return self.error(403, owner.NOT_YOURS)
         selection_type = form.get("type")
         try:
             if not isinstance(selection_type, str):
-                raise InvalidRange("le type doit être loue, indisp ou libre")
+                raise InvalidRange(TYPE_REQUIRED)
             start = parse_day(form.get("start", ""), "start")
             end = parse_day(form.get("end", ""), "end")
             apply_owner_change(
@@ -69,7 +79,7 @@ class AddRange(grok.View):
                 clock.now(),
             )
         except InvalidRange as invalid:
-            return self.error(400, str(invalid))
+            return self.error(400, invalid.message)
         return owner.json_response(
             request,
             {

@@ -10,8 +10,9 @@ from plone import api
 from plone.protect.authenticator import createToken
 from sqlalchemy import bindparam, select
 from zExceptions import Unauthorized
+from zope.i18n import translate
 
-from gites.calendar import clock
+from gites.calendar import _, clock
 from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.db import get_session
 from gites.calendar.models import Hebergement, Proprio
@@ -82,6 +83,12 @@ def owned_cottage_for_write(pro_pk, heb_pk):
     return session, row
 
 
+# The refusals of the owners' JSON views (owners read them in the widget).
+LOGIN_REQUIRED = _("owner_login_required", default="Connectez-vous comme propriétaire.")
+BAD_PK = _("owner_bad_pk", default="hebPk doit être le numéro d'un hébergement.")
+NOT_YOURS = _("owner_not_yours", default="Cet hébergement n'est pas un des vôtres.")
+
+
 class NotYours(Exception):
     """The request may not read this cottage: (status, message) for json_error."""
 
@@ -92,13 +99,13 @@ def requested_cottage(request):
     Returns (session, heb) or raises NotYours with the HTTP status and message.
     """
     if current_pro_pk() is None:
-        raise NotYours(403, "Connectez-vous comme propriétaire.")
+        raise NotYours(403, LOGIN_REQUIRED)
     heb_pk = parse_pk(request.form.get("hebPk"))
     if heb_pk is None:
-        raise NotYours(400, "hebPk doit être le numéro d'un hébergement.")
+        raise NotYours(400, BAD_PK)
     session, heb = owner_cottage(heb_pk)
     if heb is None:
-        raise NotYours(403, "Cet hébergement n'est pas un des vôtres.")
+        raise NotYours(403, NOT_YOURS)
     return session, heb
 
 
@@ -125,8 +132,9 @@ def json_response(request, data, status=200):
 
 
 def json_error(request, status, message):
-    """An error answer of the owner endpoints: ``{"error": message}``."""
-    return json_response(request, {"error": message}, status=status)
+    """An error answer of the owner endpoints: ``{"error": message}``, the
+    message translated into the request's language."""
+    return json_response(request, {"error": translate(message, context=request)}, status=status)
 
 
 def cottage_title(heb):

@@ -9,6 +9,7 @@ import json
 import re
 from urllib.parse import urlencode
 
+from plone import api
 from plone.testing.zope import Browser
 from sqlalchemy import func, select
 import transaction
@@ -248,6 +249,30 @@ class TestAddRange(OwnerFunctionalTestCase):
                 self.assertEqual(status, 400, body)
                 error = json.loads(body)["error"]
                 self.assertTrue(error.strip())
+        self.assert_nothing_written()
+
+    def test_errors_in_the_owners_language(self):
+        browser = self.browser(OWNER)
+        token = self.token(browser)
+        status, body = self.post(browser, self.valid(token, start="2030-06-20", end="2030-06-19"))
+        self.assertEqual(
+            (status, json.loads(body)),
+            (400, {"error": "la fin 2030-06-19 précède le début 2030-06-20"}),
+        )
+        api.portal.set_registry_record("plone.available_languages", ["fr", "nl"])
+        api.portal.set_registry_record("plone.use_request_negotiation", True)
+        transaction.commit()
+        dutch = Browser(self.app)
+        dutch.raiseHttpErrors = False
+        dutch.addHeader("Accept-Language", "nl")
+        dutch.addHeader("Authorization", f"Basic {OWNER}:{PASSWORD}")
+        status, body = self.post(dutch, self.valid(token, start="2030-06-20", end="2030-06-19"))
+        self.assertEqual(
+            (status, json.loads(body)),
+            (400, {"error": "het einde 2030-06-19 ligt voor het begin 2030-06-20"}),
+        )
+        status, body = self.post(dutch, self.valid(token, hebPk=str(OTHER_HEB)))
+        self.assertEqual((status, json.loads(body)), (403, {"error": "Dit logies is niet van u."}))
         self.assert_nothing_written()
 
     def test_get_is_not_allowed(self):
