@@ -14,6 +14,7 @@ from zope.i18n import translate
 
 from gites.calendar import _, clock
 from gites.calendar.browser import owner
+from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 
@@ -60,12 +61,12 @@ class Month(grok.View):
         )
         self.last_modified = owner.format_day(self.heb.heb_calendrier_proprio_date_maj)
         self.widget = owner.widget_attributes(
-            self.request,
             self.calendar_url,
             self.heb,
             self.title,
             months=self.months,
             start_month=clock.today().replace(day=1),
+            i18n=widget_i18n(self.request, editable=True),
         )
         self.iframe = (
             f'<iframe src="{self.portal_url}/{owner.EXTERN_CALENDAR}?pk={self.heb.heb_pk}"'

@@ -15,7 +15,7 @@ from zope.i18n import translate
 
 from gites.calendar import _, clock
 from gites.calendar.browser import owner
-from gites.calendar.browser.widget_texts import MONTHS
+from gites.calendar.browser.widget_texts import MONTHS, widget_i18n
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 TOOLBAR_ID = "gites-calendar-toolbar"
@@ -74,6 +74,7 @@ class Multical(grok.View):
             else None
         )
         self.rows = []
+        texts = widget_i18n(self.request, editable=True)  # the same for every row
         for heb in owner.cottages_of_current_owner():
             title = owner.cottage_title(heb)
             self.rows.append(
@@ -82,7 +83,6 @@ class Multical(grok.View):
                     "title": title,
                     "last_modified": owner.format_day(heb.heb_calendrier_proprio_date_maj),
                     "widget": owner.widget_attributes(
-                        self.request,
                         self.calendar_url,
                         heb,
                         translate(
@@ -95,6 +95,7 @@ class Multical(grok.View):
                         ),
                         months=1,
                         start_month=self.month,
+                        i18n=texts,
                         toolbar=f"#{TOOLBAR_ID}",
                     ),
                 }

@@ -13,7 +13,6 @@ from zExceptions import Unauthorized
 from zope.i18n import translate
 
 from gites.calendar import _, clock
-from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.db import get_session
 from gites.calendar.models import Hebergement, Proprio
 from gites.calendar.owners import current_pro_pk, owned_cottage, owner_cottages
@@ -156,8 +155,10 @@ def portal_url():
     return api.portal.get().absolute_url()
 
 
-def widget_attributes(request, calendar_url, heb, title, months, start_month, toolbar=None):
-    """The data-* attributes of an editable widget container (docs/owner-pages.rst)."""
+def widget_attributes(calendar_url, heb, title, months, start_month, i18n, toolbar=None):
+    """The data-* attributes of an editable widget container (docs/owner-pages.rst);
+    ``i18n``: :func:`~gites.calendar.browser.widget_texts.widget_i18n` of the
+    request, made once per page."""
     attributes = {
         "class": "gites-calendar",
         "data-days-url": f"{calendar_url}/selectedDays?hebPk={heb.heb_pk}",
@@ -168,7 +169,7 @@ def widget_attributes(request, calendar_url, heb, title, months, start_month, to
         "data-start-month": start_month.strftime("%Y-%m"),
         "data-today": clock.today().isoformat(),
         "data-title": title,
-        "data-i18n": widget_i18n(request, editable=True),
+        "data-i18n": i18n,
     }
     if toolbar:
         attributes["data-toolbar"] = toolbar

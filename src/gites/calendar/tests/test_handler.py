@@ -26,15 +26,20 @@ def booking(kind, start, end, notf_id, cgt="HAFF1234"):
     return HubBooking(booking_type=kind, cgt_id=cgt, start=start, end=end, notf_id=notf_id)
 
 
+def seed_cottages(codes):
+    """Proprio 1 with a cottage per {heb_pk: CGT code}, last updated 2020-01-01."""
+    with db.session_scope() as session:
+        add_proprio(session, 1)
+        session.flush()
+        for heb_pk, cgt in codes.items():
+            add_cottage(session, heb_pk, 1, cgt=cgt, updated=D(2020, 1, 1))
+
+
 @on_both_databases(db_layers())
 class ApplyHubBookingTest(DatabaseTestCase):
     def setUp(self):
         super().setUp()
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234", updated=D(2020, 1, 1))
-            add_cottage(session, 11, 1, cgt="HAFF9")
+        seed_cottages({10: "HAFF1234", 11: "HAFF9"})
 
     def apply(self, *bookings, now=NOW):
         with db.session_scope() as session:
@@ -161,11 +166,7 @@ class ApplyHubBatchTest(DatabaseTestCase):
 
     def setUp(self):
         super().setUp()
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1", updated=D(2020, 1, 1))
-            add_cottage(session, 11, 1, cgt="HAFF2", updated=D(2020, 1, 1))
+        seed_cottages({10: "HAFF1", 11: "HAFF2"})
 
     def stream(self, rng, count=60):
         made = []
