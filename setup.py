@@ -38,6 +38,9 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "Products.CMFPlone>=6.1,<6.2",
+        # The distribution a Plone 6.1 classic site runs (plone.restapi included),
+        # so that make, the tests and buildout all run the same site.
+        "plone.classicui",
         "plone.app.contenttypes",
         "plone.app.portlets",
         "plone.api",
@@ -48,6 +51,8 @@ setup(
         "psycopg2",
         "kombu>=5.7",
         "icalendar>=6",
+        "recurring-ical-events>=2",
+        "prometheus_client",
         "zope.interface",
         "transaction",
     ],
@@ -58,6 +63,7 @@ setup(
             "zope.testrunner",
             "aiosmtpd",
             "playwright",
+            "hypothesis",
         ],
         "dev": ["ruff", "zpretty"],
     },
