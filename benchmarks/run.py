@@ -119,7 +119,12 @@ def main(argv=None):
     print(f"total {time.monotonic() - started:.0f} s")
     for failure in failures:
         print(f"FAILED {failure}")
-    return 1 if failures else 0
+    # A missed target fails the run like a crash does: nobody has to read the
+    # table to know.
+    missed = [r for r in results if not r.met]
+    for r in missed:
+        print(f"MISSED {r.bench}: {r.metric} ratio {r.ratio:.2f}, target {r.target}")
+    return 1 if failures or missed else 0
 
 
 if __name__ == "__main__":
