@@ -76,6 +76,7 @@ setup(
             "checkCalendarActivity = gites.calendar.scripts.activity:main",
             "exportCalendarEvents = gites.calendar.scripts.export:main",
             "gitesCalendarDemo = gites.calendar.scripts.demo:main",
+            "gitesCalendarOwnerLink = gites.calendar.scripts.ownerlink:main",
         ],
     },
 )

@@ -1,7 +1,8 @@
 """Run by `make run` through `bin/zconsole run`: create the demo Plone site.
 
 Idempotent: an existing site ``Plone`` is kept (with its data); missing demo
-members are added.  ``app`` is provided by zconsole.
+members are added (their link to a proprio is a database row, written by
+``initCalendarDatabase --demo``).  ``app`` is provided by zconsole.
 """
 
 from AccessControl.SecurityManagement import newSecurityManager
@@ -50,9 +51,10 @@ def main(app):
             # allows; the user folder's own API takes them as they are.
             site.acl_users._doAddUser(login, password, ["Member"], [])
             api.user.get(username=login).setMemberProperties(
-                {"fullname": login, "email": f"{login}@example.org", "pk": str(pro_pk)}
+                {"fullname": login, "email": f"{login}@example.org"}
             )
-            print(f"created member {login} (pk {pro_pk})")
+            # Linked to proprio pro_pk by initCalendarDatabase --demo (demo.py).
+            print(f"created member {login} (proprio {pro_pk})")
     transaction.commit()
 
 

@@ -263,6 +263,33 @@ class SchemaError(Exception):
     pass
 
 
+def add_missing_columns(engine):
+    """Add the nullable columns an own table gained since it was created.
+
+    Only the package's own tables, and only nullable columns without a
+    default: ``ADD COLUMN`` is then the same on PostgreSQL and SQLite and
+    rewrites nothing.  Legacy tables are never touched.
+    """
+    done = []
+    own = [t for t in Base.metadata.sorted_tables if t.name not in LEGACY_TABLES]
+    with engine.begin() as connection:
+        inspector = inspect(connection)
+        existing = set(inspector.get_table_names())
+        for table in own:
+            if table.name not in existing:
+                continue
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have or not column.nullable:
+                    continue
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(
+                    text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                )
+                done.append(f"added column {table.name}.{column.name}")
+    return done
+
+
 def create_schema(engine, remove_duplicates=False):
     """Create the missing tables and the reservation index; return what was done.
 
@@ -274,6 +301,7 @@ def create_schema(engine, remove_duplicates=False):
         table.create(engine)
         kind = "legacy table (minimal, for development)" if table.name in LEGACY_TABLES else "table"
         done.append(f"created {kind} {table.name}")
+    done.extend(add_missing_columns(engine))
     with engine.begin() as connection:
         indexes = {ix["name"] for ix in inspect(connection).get_indexes("reservation_proprio")}
         if RESERVATION_INDEX not in indexes:

@@ -3,11 +3,13 @@
 Proprio 1 (Plone login ``proprio``) has two public cottages, one with a CGT
 code; proprio 2 (``proprio2``) has one.  Rows are added only where missing,
 so loading it into a database that has data changes nothing that is there.
+The demo members are linked to their proprio in ``gites_calendar_owner_link``
+as an ops tool would do it (their Plone user id is their login).
 """
 
 import datetime
 
-from gites.calendar.models import ACTIF, Hebergement, Proprio
+from gites.calendar.models import ACTIF, Hebergement, OwnerLink, Proprio
 
 PROPRIOS = [
     {
@@ -35,6 +37,7 @@ MEMBERS = [("proprio", "proprio", 1), ("proprio2", "proprio2", 2)]
 def load_demo(session, today=None):
     """Add the demo rows that are missing; return how many were added."""
     today = today or datetime.date.today()
+    now = datetime.datetime.combine(today, datetime.time())
     added = 0
     for values in PROPRIOS:
         if session.get(Proprio, values["pro_pk"]) is None:
@@ -51,6 +54,10 @@ def load_demo(session, today=None):
                     **values,
                 )
             )
+            added += 1
+    for login, _password, pro_pk in MEMBERS:
+        if session.get(OwnerLink, login) is None:
+            session.add(OwnerLink(member_id=login, pro_pk=pro_pk, set_by="demo", set_at=now))
             added += 1
     session.flush()
     return added

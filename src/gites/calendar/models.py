@@ -182,10 +182,34 @@ class ActivityMail(Base):
 
 
 class IcalToken(Base):
-    """The private token of a cottage's iCal feed (renewable by its owner)."""
+    """The private token of a cottage's iCal feed (renewable by its owner).
+
+    ``pro_pk`` is the cottage's owner (``heb_pro_fk``) when the token was
+    made: once the cottage changes owner the token opens nothing, and the
+    new owner gets a new one (NULL: a token made before the column existed,
+    treated as another owner's).
+    """
 
     __tablename__ = "gites_calendar_ical_token"
 
     heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     token: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    pro_pk: Mapped[int | None] = mapped_column(Integer)
+
+
+class OwnerLink(Base):
+    """Which proprio a Plone member is: the only source of owner identity.
+
+    Keyed by the Plone user id (not the login name, which can change).
+    Written by the control panel (Managers, Site Administrators) and the ops
+    script ``gitesCalendarOwnerLink`` only; no member write path reaches it.
+    No foreign key to ``proprio``: the legacy application deletes proprios.
+    """
+
+    __tablename__ = "gites_calendar_owner_link"
+
+    member_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pro_pk: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    set_by: Mapped[str] = mapped_column(String(255), nullable=False)
+    set_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)

@@ -73,6 +73,11 @@ def post_install(context):
         from gites.calendar.portlets.calendarmenu import Assignment
 
         mapping[PORTLET_ID] = Assignment()
+    # A site reinstalled instead of upgraded from profile 1000 still has the
+    # legacy member property: read it once and drop it, as step 1001 does.
+    from gites.calendar.upgrades.to1001 import migrate
+
+    migrate(portal)
     logger.info("installed: %s/%s", ZONE_ID, CALENDAR_ID)
 
 

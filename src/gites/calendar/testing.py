@@ -228,6 +228,39 @@ GITES_CALENDAR_FUNCTIONAL_TESTING_PG = FunctionalTesting(
 )
 
 
+class GitesCalendarRestapiLayer(PloneSandboxLayer):
+    """The add-on plus ``plone.restapi:default``, as on a Volto or headless
+    site: the JSON write paths (``PATCH @users``) a member could use."""
+
+    defaultBases = (GITES_CALENDAR_FIXTURE,)
+
+    def setUpZope(self, app, configurationContext):
+        import plone.restapi
+        from plone.testing import zope
+
+        self.loadZCML(package=plone.restapi)
+        zope.installProduct(app, "plone.restapi")
+
+    def setUpPloneSite(self, portal):
+        applyProfile(portal, "plone.restapi:default")
+
+
+GITES_CALENDAR_RESTAPI_FIXTURE = GitesCalendarRestapiLayer()
+GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING = FunctionalTesting(
+    bases=(GITES_CALENDAR_RESTAPI_FIXTURE, SQLITE_DB), name="GitesCalendar:RestAPI:SQLite"
+)
+GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING_PG = FunctionalTesting(
+    bases=(GITES_CALENDAR_RESTAPI_FIXTURE, POSTGRES_DB), name="GitesCalendar:RestAPI:PostgreSQL"
+)
+
+
+def restapi_functional_layers():
+    return {
+        "sqlite": GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING,
+        "postgresql": GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING_PG,
+    }
+
+
 def integration_layers():
     return {
         "sqlite": GITES_CALENDAR_INTEGRATION_TESTING,
@@ -282,3 +315,11 @@ def add_cottage(
 def commit():
     """Commit the Zope transaction (and with it the SQL session)."""
     transaction.commit()
+
+
+def link_member(session, member_id, pro_pk):
+    """Make Plone member ``member_id`` the owner of proprio ``pro_pk``, as
+    the control panel or the ops script does."""
+    from gites.calendar.owners import set_link
+
+    return set_link(session, member_id, pro_pk, "test")

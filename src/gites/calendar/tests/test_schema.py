@@ -106,6 +106,13 @@ class TestInitDatabase(DatabaseTestCase):
                 connection.execute(text("SELECT count(*) FROM hebergement")).scalar(), 3
             )
             self.assertEqual(connection.execute(text("SELECT count(*) FROM proprio")).scalar(), 2)
+            # The demo members' owner links (make run's proprio and proprio2).
+            self.assertEqual(
+                connection.execute(
+                    text("SELECT member_id, pro_pk FROM gites_calendar_owner_link ORDER BY 1")
+                ).all(),
+                [("proprio", 1), ("proprio2", 2)],
+            )
 
     def test_duplicates_block_the_index_until_removed(self):
         db.create_schema(self.engine)
@@ -155,3 +162,32 @@ class TestPins(unittest.TestCase):
             text=True,
         )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+
+@on_both_databases(db_layers())
+class TestOwnTablesGainColumns(DatabaseTestCase):
+    """A column added to an own table reaches databases made before it."""
+
+    def setUp(self):
+        super().setUp()
+        self.engine = self.layer["engine"]
+
+    def tearDown(self):
+        Base.metadata.drop_all(self.engine)
+        db.create_schema(self.engine)
+        super().tearDown()
+
+    def test_ical_token_gets_pro_pk(self):
+        with self.engine.begin() as connection:
+            connection.execute(text("DROP TABLE gites_calendar_ical_token"))
+            connection.execute(
+                text(
+                    "CREATE TABLE gites_calendar_ical_token (heb_pk INTEGER PRIMARY KEY,"
+                    " token VARCHAR(64) NOT NULL UNIQUE, created_at TIMESTAMP NOT NULL)"
+                )
+            )
+        done = db.create_schema(self.engine)
+        self.assertIn("added column gites_calendar_ical_token.pro_pk", done)
+        names = [name for name, _type in columns(self.engine, "gites_calendar_ical_token")]
+        self.assertIn("pro_pk", names)
+        self.assertEqual(db.create_schema(self.engine), [])

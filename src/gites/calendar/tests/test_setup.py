@@ -31,14 +31,30 @@ class TestInstall(unittest.TestCase):
 
     def test_profile_version(self):
         setup = api.portal.get_tool("portal_setup")
-        self.assertEqual(setup.getLastVersionForProfile("gites.calendar:default"), ("1000",))
+        self.assertEqual(setup.getLastVersionForProfile("gites.calendar:default"), ("1001",))
 
     def test_browserlayer(self):
         self.assertIn(IGitesCalendarLayer, layer_utils.registered_layers())
 
-    def test_member_property(self):
+    def test_no_member_property_pk(self):
+        # The owner link is not member data (docs/design.rst).
         memberdata = api.portal.get_tool("portal_memberdata")
-        self.assertTrue(memberdata.hasProperty("pk"))
+        self.assertFalse(memberdata.hasProperty("pk"))
+
+    def test_owner_links_control_panel(self):
+        configlets = {
+            c["id"]: c
+            for c in api.portal.get_tool("portal_controlpanel").enumConfiglets("Products")
+        }
+        self.assertIn("gites-calendar-owner-links", configlets)
+
+    def test_owner_links_permission_roles(self):
+        roles = {
+            r["name"]
+            for r in self.portal.rolesOfPermission("gites.calendar: Manage owner links")
+            if r["selected"]
+        }
+        self.assertEqual(roles, {"Manager", "Site Administrator"})
 
     def test_calendar_folder(self):
         calendar = self.portal["zone-membre"]["calendrier"]
@@ -69,6 +85,12 @@ class TestUninstall(unittest.TestCase):
 
     def test_member_property_removed(self):
         self.assertFalse(api.portal.get_tool("portal_memberdata").hasProperty("pk"))
+
+    def test_control_panel_removed(self):
+        ids = [
+            c["id"] for c in api.portal.get_tool("portal_controlpanel").enumConfiglets("Products")
+        ]
+        self.assertNotIn("gites-calendar-owner-links", ids)
 
     def test_calendar_folder_and_portlet_removed(self):
         zone = self.portal["zone-membre"]

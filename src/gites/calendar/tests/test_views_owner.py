@@ -28,6 +28,7 @@ from gites.calendar.testing import (
     add_cottage,
     add_proprio,
     integration_layers,
+    link_member,
     on_both_databases,
 )
 
@@ -54,15 +55,13 @@ def site_in_french():
 
 
 def create_members(portal):
-    """owner (pk 10), other (pk 20) and a member without pk."""
+    """owner (proprio 10), other (proprio 20) and a member linked to no proprio."""
+    session = db.get_session()
     for username, pk in ((OWNER, OWNER_PK), (OTHER, OTHER_PK), (NOPK, None)):
         if api.user.get(username=username) is None:
-            api.user.create(
-                email=f"{username}@example.org",
-                username=username,
-                password=PASSWORD,
-                properties={"pk": str(pk)} if pk is not None else {},
-            )
+            api.user.create(email=f"{username}@example.org", username=username, password=PASSWORD)
+        if pk is not None:
+            link_member(session, api.user.get(username=username).getId(), pk)
 
 
 def seed(session):

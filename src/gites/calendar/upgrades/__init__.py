@@ -1,0 +1,1 @@
+"""GenericSetup upgrade steps of the ``gites.calendar:default`` profile."""
