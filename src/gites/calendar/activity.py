@@ -18,8 +18,10 @@ alone.  With ``age`` = today - last update, in days:
 
 Both mails carry ``<site>/reactivation-calendrier?key=K``; K is the
 proprio's ``pro_reactivation_hash``, created once (``secrets``) and reused.
-A proprio without e-mail address is logged and skipped (never blocked: he
-could not be told).
+A proprio without e-mail address, or whose ``pro_email`` is not exactly one
+address (``a@x.be, b@y.be``: the key would reach several people), is logged
+and skipped (never blocked: he could not be told).  Database text in log
+lines goes through :func:`gites.calendar.logsafe.one_line`.
 
 Order and re-runs
 -----------------
@@ -46,6 +48,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import calendarconfig, mails
 from gites.calendar.db import lock_cottage, session_scope
+from gites.calendar.logsafe import one_line
 from gites.calendar.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
 
 logger = logging.getLogger("gites.calendar.activity")
@@ -90,11 +93,13 @@ class Action:
     name: str
     has_key: bool
     retry: bool  # a failed attempt is recorded for this mail
+    # pro_email when it is set but not exactly one address (then email is None)
+    unusable_email: str | None = None
 
     def describe(self):
         what = "reminder" if self.kind == REMINDER else "blocking mail"
         return (
-            f"proprio {self.pro_pk}: {what} to {self.email or '(no e-mail)'}"
+            f"proprio {self.pro_pk}: {what} to {one_line(self.email or '(no e-mail)')}"
             f" (calendar last updated {self.period.isoformat()}, {self.age} days"
             f"{', retry after failure' if self.retry else ''})"
         )
@@ -144,16 +149,19 @@ def plan(session, today):
         if kind is None:
             continue
         proprio = session.get(Proprio, pro_pk)
+        email = mails.single_address(proprio.pro_email)
+        unusable = (proprio.pro_email or "").strip() if email is None else ""
         actions.append(
             Action(
                 pro_pk=pro_pk,
                 kind=kind,
                 period=last_update,
                 age=age,
-                email=(proprio.pro_email or "").strip() or None,
+                email=email,
                 name=proprio.display_name,
                 has_key=bool(proprio.pro_reactivation_hash),
                 retry=kind in records,
+                unusable_email=unusable or None,
             )
         )
     return actions
@@ -321,7 +329,7 @@ def run(settings, today, dry_run=False, send=mails.send_mail, out=print):
     report = Report()
     for action in actions:
         if not action.email:
-            logger.warning("%s: no e-mail address, skipped", action.describe())
+            logger.warning("%s: %s, skipped", action.describe(), _why_no_email(action))
             report.skipped.append(action)
             continue
         try:
@@ -335,13 +343,19 @@ def run(settings, today, dry_run=False, send=mails.send_mail, out=print):
             logger.info("%s: sent%s", action.describe(), cottages)
         else:
             report.failed.append((action, error))
-            logger.error("%s: FAILED: %s", action.describe(), error)
+            logger.error("%s: FAILED: %s", action.describe(), one_line(error))
     return report
+
+
+def _why_no_email(action):
+    if action.unusable_email:
+        return f"e-mail {one_line(action.unusable_email)} is not exactly one address"
+    return "no e-mail address"
 
 
 def _dry_run_line(session, action):
     if not action.email:
-        return f"would skip {action.describe()}: no e-mail address"
+        return f"would skip {action.describe()}: {_why_no_email(action)}"
     line = f"would send {action.describe()}"
     if not action.has_key:
         line += ", creating its reactivation key"

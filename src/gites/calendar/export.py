@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from sqlalchemy import insert, select
 
+from gites.calendar.logsafe import one_line
 from gites.calendar.models import Hebergement, OutboxMessage, Reservation
 from gites.calendar.reservations import midnight
 
@@ -159,8 +160,8 @@ def export(session, today, now, heb_pk=None, dry_run=False, out=None, batch_size
             last_heb = item.heb_pk
         if out is not None:
             out(
-                f"{item.heb_pk}\t{item.cgt}\t{item.start.isoformat()}\t{item.end.isoformat()}"
-                f"\t{item.type}"
+                f"{item.heb_pk}\t{one_line(item.cgt)}\t{item.start.isoformat()}"
+                f"\t{item.end.isoformat()}\t{one_line(item.type)}"
             )
         if dry_run:
             continue

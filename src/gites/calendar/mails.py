@@ -12,6 +12,7 @@ import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+import re
 import smtplib
 import ssl
 from urllib.parse import urlencode
@@ -55,6 +56,40 @@ jour dans votre espace membre :
 Cordialement,
 Les Gîtes de Wallonie
 """
+
+
+# What may not appear in one bare address: separators of address lists,
+# quoting, whitespace (tested apart: any non-printable character).
+_NOT_IN_ADDRESS = frozenset(" ,;<>\"'()[]\\:")
+_NAMED_ADDRESS = re.compile(r"^[^<>@,;]*<([^<>]*)>$")
+
+
+def single_address(raw):
+    """The one e-mail address ``raw`` holds, or None.
+
+    ``pro_email`` is free text in the legacy table.  The reactivation key
+    must reach the proprio alone, so exactly one address is accepted, bare
+    (``a@x.be``) or with a name (``Marie <a@x.be>``); a list (``a@x.be,
+    b@y.be``, ``;``, spaces), a line break, anything unparsable gives None
+    and the proprio is skipped as one without e-mail.  No parsing of
+    address lists (:func:`email.utils.getaddresses` has had ambiguities):
+    a plain character check.
+    """
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if not text or not text.isprintable():
+        return None
+    named = _NAMED_ADDRESS.match(text)
+    if named:
+        text = named.group(1).strip()
+    if any(char in _NOT_IN_ADDRESS for char in text) or text.count("@") != 1:
+        return None
+    local, _, domain = text.partition("@")
+    labels = domain.split(".")
+    if not local or len(labels) < 2 or not all(labels):
+        return None
+    return text
 
 
 class MailError(Exception):

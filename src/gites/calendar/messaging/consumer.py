@@ -39,7 +39,7 @@ import time
 from kombu import Consumer, Producer
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
-from gites.calendar import db
+from gites.calendar import db, logsafe
 from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import InvalidMessage, decode_hub_message
@@ -141,7 +141,7 @@ class HubConsumer:
 
     def _log(self, level, msg, *args):
         text = msg % args if args else msg
-        logger.log(level, "%s", mask_text(text, self.secrets))
+        logger.log(level, "%s", logsafe.one_line(mask_text(text, self.secrets)))
 
     def _sleep(self, seconds):
         deadline = time.monotonic() + seconds

@@ -37,7 +37,7 @@ from kombu import Producer
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from gites.calendar import db
+from gites.calendar import db, logsafe
 from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import SiteChange, encode_site_change
@@ -72,7 +72,9 @@ class OutboxRelay:
         self._standby_logged = False
 
     def _log(self, level, msg, *args):
-        logger.log(level, "%s", mask_text(msg % args if args else msg, self.secrets))
+        logger.log(
+            level, "%s", logsafe.one_line(mask_text(msg % args if args else msg, self.secrets))
+        )
 
     # -- thread control --------------------------------------------------
 
