@@ -3,7 +3,10 @@
 Each cottage gets an unguessable token (``secrets.token_urlsafe(32)``, 256
 bits) stored in ``gites_calendar_ical_token``; the feed URL is
 ``<portal>/@@gites-ical?token=T``.  Whoever has the URL reads the busy days,
-nothing else; the owner can renew the token, which kills the old URL.
+nothing else; the owner can renew the token, which kills the old URL.  The
+token belongs to the cottage *and* its owner at the time (``pro_pk``): when
+the cottage changes owner (``heb_pro_fk``), the old owner's URL stops
+working at once and the new owner's page makes a new token.
 
 Busy nights become all-day events: consecutive nights of one type make one
 event, DTSTART is the first night and DTEND the day *after* the last night
@@ -14,11 +17,12 @@ instead of duplicating it.
 """
 
 import datetime
+import hmac
 import re
 import secrets
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gites.calendar import clock
@@ -47,25 +51,46 @@ def _insert(session):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IcalToken)
 
 
+def _owner(session, heb_pk):
+    return session.scalar(select(Hebergement.heb_pro_fk).where(Hebergement.heb_pk == heb_pk))
+
+
 def get_or_create_token(session, heb_pk):
-    """The cottage's token, created on first use (safe under concurrency)."""
-    token = session.scalar(select(IcalToken.token).where(IcalToken.heb_pk == heb_pk))
-    if token is not None:
-        return token
-    # Two first visits at once: one insert wins, the other does nothing and
-    # both read the winner's token.
-    session.execute(
-        _insert(session)
-        .values(heb_pk=heb_pk, token=_new_token(), created_at=clock.now())
-        .on_conflict_do_nothing(index_elements=["heb_pk"])
-    )
+    """The cottage's token for its current owner, made on first use or after
+    a change of owner (safe under concurrency)."""
+    owner = _owner(session, heb_pk)
+    row = session.execute(
+        select(IcalToken.token, IcalToken.pro_pk).where(IcalToken.heb_pk == heb_pk)
+    ).first()
+    if row is not None and owner is not None and row.pro_pk == owner:
+        return row.token
+    if row is None:
+        # Two first visits at once: one insert wins, the other does nothing
+        # and both read the winner's token.
+        session.execute(
+            _insert(session)
+            .values(heb_pk=heb_pk, token=_new_token(), created_at=clock.now(), pro_pk=owner)
+            .on_conflict_do_nothing(index_elements=["heb_pk"])
+        )
+    else:
+        # Another owner's token (or one older than the column): replaced only
+        # if still not this owner's, so two visits at once agree on one.
+        session.execute(
+            update(IcalToken)
+            .where(
+                IcalToken.heb_pk == heb_pk,
+                or_(IcalToken.pro_pk.is_(None), IcalToken.pro_pk != owner),
+            )
+            .values(token=_new_token(), created_at=clock.now(), pro_pk=owner)
+            .execution_options(synchronize_session=False)
+        )
     return session.scalar(select(IcalToken.token).where(IcalToken.heb_pk == heb_pk))
 
 
 def renew_token(session, heb_pk):
     """Give the cottage a new token (the old URL stops working); return it."""
     token = _new_token()
-    values = {"token": token, "created_at": clock.now()}
+    values = {"token": token, "created_at": clock.now(), "pro_pk": _owner(session, heb_pk)}
     session.execute(
         _insert(session)
         .values(heb_pk=heb_pk, **values)
@@ -77,17 +102,27 @@ def renew_token(session, heb_pk):
 def cottage_for_token(session, token):
     """The cottage whose feed ``token`` opens, or None.
 
-    None also for a malformed token and for a cottage whose proprio is not
-    active (membership not paid): its calendar is not served anywhere.
+    None also for a malformed token, for a token made for a previous owner
+    of the cottage, and for a cottage whose proprio is not active
+    (membership not paid): its calendar is not served anywhere.  The row is
+    found through the unique index; the token is then compared in constant
+    time (docs/security.rst).
     """
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         return None
-    return session.scalar(
-        select(Hebergement)
+    row = session.execute(
+        select(Hebergement, IcalToken.token)
         .join(IcalToken, IcalToken.heb_pk == Hebergement.heb_pk)
         .join(Proprio, Proprio.pro_pk == Hebergement.heb_pro_fk)
-        .where(IcalToken.token == token, Proprio.pro_etat.is_(True))
-    )
+        .where(
+            IcalToken.token == token,
+            IcalToken.pro_pk == Hebergement.heb_pro_fk,
+            Proprio.pro_etat.is_(True),
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.token.encode(), token.encode()):
+        return None
+    return row.Hebergement
 
 
 def feed_url(session, portal_url, heb_pk):
