@@ -105,6 +105,56 @@ class IdentityTestCase(DatabaseTestCase):
         call = getattr(self.testapp, method)
         return call(url, headers=headers, expect_errors=True, **kwargs)
 
+    def patch_users(self, username, body):
+        return self.request(
+            "patch",
+            f"{self.url}/@users/{username}",
+            username,
+            params=json.dumps(body),
+            headers={"Accept": "application/json", "Content-Type": "application/json"},
+        )
+
+    def post_personal_information(self, username):
+        form_url = f"{self.url}/@@personal-information"
+        page = self.request("get", form_url, username)
+        self.assertEqual(page.status_int, 200)
+        authenticator = re.search(r'name="_authenticator" value="([^"]+)"', page.text).group(1)
+        return self.request(
+            "post",
+            form_url,
+            username,
+            params={
+                "form.widgets.fullname": "Mallory",
+                "form.widgets.email": f"{username}@example.org",
+                "form.widgets.pk": "10",
+                "form.widgets.PK": "10",
+                "pk": "10",
+                "form.buttons.save": "Save",
+                "_authenticator": authenticator,
+            },
+        )
+
+    def post_memberdata_zmi(self, username):
+        """The ZMI forms of portal_memberdata: [(method, response)]."""
+        memberdata = f"{self.url}/portal_memberdata"
+        token = self.token(username)
+        return [
+            (
+                method,
+                self.request(
+                    "post",
+                    f"{memberdata}/{method}",
+                    username,
+                    params={**params, "_authenticator": token},
+                ),
+            )
+            for method, params in (
+                ("manage_changeProperties", {"pk": "10"}),
+                ("manage_addProperty", {"id": "pk", "type": "string", "value": "10"}),
+                ("manage_editProperties", {"pk": "10"}),
+            )
+        ]
+
     def token(self, username):
         """plone.protect's CSRF token of ``username``, as his pages carry it."""
         login(self.portal, username)
@@ -132,26 +182,14 @@ class TestMemberCannotChangeHisIdentity(IdentityTestCase):
 
     def test_patch_users_with_every_spelling_of_pk(self):
         for body in PATCHES:
-            response = self.request(
-                "patch",
-                f"{self.url}/@users/{MALLORY}",
-                MALLORY,
-                params=json.dumps(body),
-                headers={"Accept": "application/json", "Content-Type": "application/json"},
-            )
+            response = self.patch_users(MALLORY, body)
             self.assertLess(response.status_int, 500, f"{body!r}: {response.body[:300]!r}")
             self.assert_mallory_is_nobody(repr(body))
 
     def test_patch_works_for_other_properties(self):
         # The PATCHes above were answered, not ignored: the member may write
         # his own data, only not his identity.
-        response = self.request(
-            "patch",
-            f"{self.url}/@users/{MALLORY}",
-            MALLORY,
-            params=json.dumps({"fullname": "Mallory M.", "pk": "10"}),
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
-        )
+        response = self.patch_users(MALLORY, {"fullname": "Mallory M.", "pk": "10"})
         self.assertEqual(response.status_int, 204)
         self.assertEqual(api.user.get(username=MALLORY).getProperty("fullname"), "Mallory M.")
         self.assert_mallory_is_nobody("fullname + pk")
@@ -161,54 +199,18 @@ class TestMemberCannotChangeHisIdentity(IdentityTestCase):
         # then writes it successfully: still nobody reads it.
         api.portal.get_tool("portal_memberdata").manage_addProperty("pk", "10", "string")
         transaction.commit()
-        response = self.request(
-            "patch",
-            f"{self.url}/@users/{MALLORY}",
-            MALLORY,
-            params=json.dumps({"pk": "10"}),
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
-        )
+        response = self.patch_users(MALLORY, {"pk": "10"})
         self.assertEqual(response.status_int, 204)
         self.assertEqual(api.user.get(username=MALLORY).getProperty("pk"), "10")
         self.assert_mallory_is_nobody("pk property present and set")
 
     def test_personal_information_form(self):
-        form_url = f"{self.url}/@@personal-information"
-        page = self.request("get", form_url, MALLORY)
-        self.assertEqual(page.status_int, 200)
-        authenticator = re.search(r'name="_authenticator" value="([^"]+)"', page.text).group(1)
-        response = self.request(
-            "post",
-            form_url,
-            MALLORY,
-            params={
-                "form.widgets.fullname": "Mallory",
-                "form.widgets.email": "mallory@example.org",
-                "form.widgets.pk": "10",
-                "form.widgets.PK": "10",
-                "pk": "10",
-                "form.buttons.save": "Save",
-                "_authenticator": authenticator,
-            },
-        )
-        self.assertLess(response.status_int, 400)
+        self.assertLess(self.post_personal_information(MALLORY).status_int, 400)
         self.assertEqual(api.user.get(username=MALLORY).getProperty("fullname"), "Mallory")
         self.assert_mallory_is_nobody("@@personal-information")
 
     def test_portal_memberdata_through_the_zmi(self):
-        memberdata = f"{self.url}/portal_memberdata"
-        token = self.token(MALLORY)
-        for method, params in (
-            ("manage_changeProperties", {"pk": "10"}),
-            ("manage_addProperty", {"id": "pk", "type": "string", "value": "10"}),
-            ("manage_editProperties", {"pk": "10"}),
-        ):
-            response = self.request(
-                "post",
-                f"{memberdata}/{method}",
-                MALLORY,
-                params={**params, "_authenticator": token},
-            )
+        for method, response in self.post_memberdata_zmi(MALLORY):
             # Refused: Unauthorized (401) or Plone's login redirect.
             self.assertIn(response.status_int, (302, 401, 403), method)
             if response.status_int == 302:
@@ -306,14 +308,11 @@ class TestOwnerViewsAfterTheAttempts(IdentityTestCase):
 
     def setUp(self):
         super().setUp()
+        # Mallory tries every write path first.
         for body in PATCHES:
-            self.request(
-                "patch",
-                f"{self.url}/@users/{MALLORY}",
-                MALLORY,
-                params=json.dumps(body),
-                headers={"Accept": "application/json", "Content-Type": "application/json"},
-            )
+            self.patch_users(MALLORY, body)
+        self.post_personal_information(MALLORY)
+        self.post_memberdata_zmi(MALLORY)
         self.assertIsNone(link_of(MALLORY))
         self.start = datetime.date.today() + datetime.timedelta(days=10)
 
