@@ -1,7 +1,7 @@
 """gitesCalendarOwnerLink: which Plone member is which proprio (ops).
 
 The other writer of ``gites_calendar_owner_link`` beside the control panel
-*Owner links* (docs/security.rst).  It works on the database alone, so it
+*Propriétaires des calendriers* (docs/security.rst).  It works on the database alone, so it
 cannot check that a member id exists in Plone: give the user id shown in
 *Site Setup → Users* (for most sites, the login name).
 

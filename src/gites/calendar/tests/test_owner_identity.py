@@ -265,6 +265,12 @@ class TestManagersSetTheLink(IdentityTestCase):
         self.assertEqual(page.status_int, 200)
         self.assertIn(MALLORY, page.text)
         self.assertIn("Marie Dupont", page.text)
+        self.assertIn("Calendar owners", page.text)  # the test site speaks English
+
+    def test_site_setup_lists_the_control_panel(self):
+        overview = self.request("get", f"{self.url}/@@overview-controlpanel", SITE_ADMIN)
+        self.assertEqual(overview.status_int, 200)
+        self.assertIn("@@gites-calendar-owner-links", overview.text)
 
     def test_site_administrator_links_and_unlinks(self):
         self.assertEqual(self.set_link(SITE_ADMIN, PASSWORD, MALLORY, OWNER_PK).status_int, 302)

@@ -1,5 +1,7 @@
 """Upgrade step 1000 → 1001: the legacy ``pk`` property becomes owner links."""
 
+from unittest import mock
+
 from plone import api
 from plone.app.testing import TEST_USER_ID, setRoles
 
@@ -13,6 +15,7 @@ from gites.calendar.testing import (
     link_member,
     on_both_databases,
 )
+from gites.calendar.upgrades import to1001
 
 PROFILE = "gites.calendar:default"
 PASSWORD = "a-long-test-password-1"
@@ -103,3 +106,12 @@ class TestUpgradeTo1001(DatabaseTestCase):
         api.user.get(username="carol").setMemberProperties({"pk": "1\nINFO forged"})
         log = self.upgrade()
         self.assertIn("member carol has pk 1\\nINFO forged, not a proprio", log)
+
+    def test_missing_table_stops_before_any_change(self):
+        with (
+            mock.patch.object(to1001, "has_owner_table", return_value=False),
+            self.assertRaisesRegex(to1001.MissingTable, "run bin/initCalendarDatabase"),
+        ):
+            to1001.migrate(self.portal)
+        self.assertTrue(api.portal.get_tool("portal_memberdata").hasProperty("pk"))
+        self.assertEqual(api.user.get(username="alice").getProperty("pk"), "10")

@@ -14,11 +14,12 @@ schema, and no member object is woken for the thousands without one.
 A member who already has a link (set in the control panel) keeps it.  A
 ``pk`` that is not a number or names no proprio is skipped and logged, as
 are proprios claimed by several members: a Manager checks those in the
-control panel *Owner links* (a member may have set his ``pk`` himself
+control panel *Propriétaires des calendriers* (a member may have set his ``pk`` himself
 before this step ran).
 """
 
 from plone import api
+from sqlalchemy import inspect
 
 from gites.calendar import logger
 from gites.calendar.db import get_session
@@ -68,12 +69,26 @@ def forget_values(portal):
         storage[member_id] = data  # the plugin's OOBTree holds plain dicts
 
 
+class MissingTable(Exception):
+    pass
+
+
+def has_owner_table(session):
+    return inspect(session.connection()).has_table(OwnerLink.__tablename__)
+
+
 def migrate(portal):
     """Copy, then forget, the legacy property; return the number of links made."""
     values = legacy_values(portal)
     made = 0
     if values:
         session = get_session()
+        if not has_owner_table(session):
+            # Zope's database user may not create tables: ops do, first.
+            raise MissingTable(
+                f"{OwnerLink.__tablename__} is missing: run bin/initCalendarDatabase,"
+                " then this upgrade again (nothing was changed)"
+            )
         claims = {}
         for member_id, raw in sorted(values.items()):
             pro_pk = _parse(raw)
