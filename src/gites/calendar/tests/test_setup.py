@@ -86,6 +86,15 @@ class TestUninstall(unittest.TestCase):
     def test_member_property_removed(self):
         self.assertFalse(api.portal.get_tool("portal_memberdata").hasProperty("pk"))
 
+    def test_owner_links_permission_reset(self):
+        roles = {
+            r["name"]
+            for r in self.portal.rolesOfPermission("gites.calendar: Manage owner links")
+            if r["selected"]
+        }
+        # The grant to Site Administrator, the install's doing, is undone.
+        self.assertNotIn("Site Administrator", roles)
+
     def test_control_panel_removed(self):
         ids = [
             c["id"] for c in api.portal.get_tool("portal_controlpanel").enumConfiglets("Products")
