@@ -14,8 +14,8 @@ schema, and no member object is woken for the thousands without one.
 A member who already has a link (set in the control panel) keeps it.  A
 ``pk`` that is not a number or names no proprio is skipped and logged, as
 are proprios claimed by several members: a Manager checks those in the
-control panel *Propriétaires des calendriers* (a member may have set his ``pk`` himself
-before this step ran).
+control panel *Propriétaires des calendriers* (a member may have set his
+``pk`` himself before this step ran).
 """
 
 from plone import api
@@ -63,7 +63,8 @@ def forget_values(portal):
     storage = _storage(portal)
     if storage is None:
         return
-    for member_id in [m for m, data in storage.items() if PROPERTY in data]:
+    holders = [m for m, data in storage.items() if hasattr(data, "get") and PROPERTY in data]
+    for member_id in holders:
         data = storage[member_id]
         del data[PROPERTY]
         storage[member_id] = data  # the plugin's OOBTree holds plain dicts
