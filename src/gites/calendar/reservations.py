@@ -12,7 +12,7 @@ import datetime
 from sqlalchemy import bindparam, delete, insert, select
 from zope.i18n import interpolate
 
-from gites.calendar import _
+from gites.calendar import _, history
 from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
     RESERVATION_TYPES,
@@ -118,22 +118,33 @@ class RangeChange:
     selection_type: str  # loue | indisp | libre
 
 
-def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
+def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now, origin):
     """Replace the rows of the given days (the cottage must be locked)."""
-    write_days(session, {(heb_pk, day): selection_type for day in day_list}, pro_fk, now)
+    return write_days(
+        session, {(heb_pk, day): selection_type for day in day_list}, pro_fk, now, origin
+    )
 
 
-def write_days(session, changes, pro_fk, now):
+def write_days(session, changes, pro_fk, now, origin):
     """Set many (cottage, day) at once: ``changes`` maps them to a selection type.
 
-    The cottages must be locked.  Two statements whatever the size: one
-    DELETE per run of consecutive days of a cottage, sent as one
+    ``origin``: who makes the change, a :class:`gites.calendar.history.Origin`,
+    or {(cottage, day): Origin} when a batch mixes writers (the hub's
+    notifications).  The change is recorded in the change log in the same
+    transaction (:mod:`gites.calendar.history`): one row per (cottage,
+    origin, type) whose days really changed; nothing when none did.
+    Returns the :class:`~gites.calendar.history.ChangeRow` written.
+
+    The cottages must be locked.  Nights: one SELECT of the current types,
+    one DELETE per run of consecutive days of a cottage, sent as one
     ``executemany`` (psycopg2's batch mode: one round trip per 100 runs,
-    see db.engine_options), then one multi-row INSERT of the days whose
-    type is a reservation (``libre`` only deletes).
+    see db.engine_options), one multi-row INSERT of the days whose type is
+    a reservation (``libre`` only deletes); then, when some day changed,
+    the change rows (one INSERT) and their nights (one upsert).
     """
     if not changes:
-        return
+        return []
+    plan = history.plan_nights(session, changes, origin)
     table = Reservation.__table__
     ordered = sorted(changes)
     runs = []
@@ -157,6 +168,7 @@ def write_days(session, changes, pro_fk, now):
     ]
     if rows:
         session.execute(insert(table), rows)
+    return history.write_plan(session, plan, now)
 
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -195,7 +207,13 @@ def apply_owner_change(session, heb, change, pro_pk, now):
         )
     touch_cottage(session, heb.heb_pk, today)
     replace_days(
-        session, heb.heb_pk, days(change.start, change.end), change.selection_type, pro_pk, now
+        session,
+        heb.heb_pk,
+        days(change.start, change.end),
+        change.selection_type,
+        pro_pk,
+        now,
+        history.Origin(history.OWNER, pro_pk),
     )
     return queue_for_hub(session, heb, change, now)
 
