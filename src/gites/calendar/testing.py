@@ -282,3 +282,11 @@ def add_cottage(
 def commit():
     """Commit the Zope transaction (and with it the SQL session)."""
     transaction.commit()
+
+
+def site_in_french():
+    """The site speaks French (its source language), whatever the catalogues hold."""
+    from plone import api
+
+    api.portal.set_registry_record("plone.default_language", "fr")
+    api.portal.set_registry_record("plone.available_languages", ["fr"])
