@@ -103,7 +103,8 @@ class CalendarEndToEndTestCase(BrowserTestCase):
     def expect_saved(self, action):
         """Run ``action``; wait for the addRange answer and the widget to settle."""
         with self.page.expect_response(
-            lambda r: "/addRange" in r.url and r.request.method == "POST"
+            lambda r: "/addRange" in r.url and r.request.method == "POST",
+            timeout=NAVIGATION_TIMEOUT_MS,  # a Plone write on a busy machine
         ) as info:
             action()
         self.assertEqual(info.value.status, 200, info.value.text())

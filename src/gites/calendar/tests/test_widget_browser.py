@@ -93,7 +93,9 @@ class WidgetBrowserTestCase(unittest.TestCase):
     def goto(self, name, widget="#editable"):
         """Open a test page: wait for the widget's first load, not for ``load``."""
         self.page.goto(f"{self.server.url}/{name}", wait_until="commit")
-        expect(self.page.locator(f"{widget} [data-date]").first).to_be_visible()
+        expect(self.page.locator(f"{widget} [data-date]").first).to_be_visible(
+            timeout=NAVIGATION_TIMEOUT_MS
+        )
         self.settle(widget)
 
     def settle(self, widget="#editable"):
