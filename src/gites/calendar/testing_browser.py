@@ -25,9 +25,11 @@ import pathlib
 import time
 import unittest
 
+from plone import api
 from plone.app.testing import FunctionalTesting
 from plone.testing import Layer
 from plone.testing.zope import STARTUP, WSGIServer
+import transaction
 from webtest.http import StopableWSGIServer
 
 from gites.calendar.testing import GITES_CALENDAR_FIXTURE, SQLITE_DB, in_ci, require_layer
@@ -164,6 +166,12 @@ class BrowserTestCase(unittest.TestCase):
 
         expect.set_options(timeout=TIMEOUT_MS)
         self.portal = self.layer["portal"]
+        # plone.app.theming leaves 127.0.0.1 unthemed by default: the pages
+        # are tested as owners see them, with the Barceloneta theme.
+        api.portal.set_registry_record(
+            "plone.app.theming.interfaces.IThemeSettings.hostnameBlacklist", []
+        )
+        transaction.commit()
         self.server_url = f"http://{self.layer['host']}:{self.layer['port']}"
         self.context = self.layer["browser"].new_context(
             viewport={"width": 1200, "height": 1000}, locale=self.locale
