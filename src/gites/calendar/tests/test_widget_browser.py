@@ -13,16 +13,13 @@ import unittest
 
 from plone.testing import Layer
 
-from gites.calendar.testing_browser import CHROMIUM, NAVIGATION_TIMEOUT_MS
+from gites.calendar.testing_browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
 from gites.calendar.tests.widget_server import AUTHENTICATOR, WidgetServer
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # pragma: no cover -- the Chromium layer reports it as a skip
     expect = None
-
-
-TIMEOUT_MS = 10000  # generous: CI machines are small and often busy
 
 
 def has_class(name):
