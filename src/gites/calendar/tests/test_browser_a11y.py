@@ -315,9 +315,15 @@ class AxeTestCase(OwnerPagesTestCase):
         none of its elements holds, or sits inside, the project's markup."""
         self.login("proprio", "proprio")
         matched = set()
-        for path in (f"{CALENDAR}/month.html?pk={HEB_PK}", f"{CALENDAR}/multical.html"):
-            self.goto(path, ".gites-calendar [data-date]")
-            self.settle()
+        for path, ready in (
+            (f"{CALENDAR}/month.html?pk={HEB_PK}", ".gites-calendar [data-date]"),
+            (f"{CALENDAR}/multical.html", ".gites-calendar [data-date]"),
+            (f"{CALENDAR}/configuration", "#content form"),
+        ):
+            self.goto(path, ready)
+            # The markup guarded against is on the page (else the check is void).
+            for mine in ("#content", ".portletCalendarMenu"):
+                self.assertEqual(self.page.locator(mine).count(), 1, f"{mine} on {path}")
             report = self.page.evaluate(
                 """([excluded, ours]) => excluded.map((selector) => {
                     const nodes = [...document.querySelectorAll(selector)];
