@@ -284,9 +284,14 @@ def commit():
     transaction.commit()
 
 
-def site_in_french():
-    """The site speaks French (its source language), whatever the catalogues hold."""
+def site_in_language(language):
+    """The site speaks ``language`` only, whatever the browser asks for."""
     from plone import api
 
-    api.portal.set_registry_record("plone.default_language", "fr")
-    api.portal.set_registry_record("plone.available_languages", ["fr"])
+    api.portal.set_registry_record("plone.default_language", language)
+    api.portal.set_registry_record("plone.available_languages", [language])
+
+
+def site_in_french():
+    """The site speaks French (its source language), whatever the catalogues hold."""
+    site_in_language("fr")

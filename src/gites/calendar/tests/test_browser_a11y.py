@@ -29,7 +29,7 @@ import transaction
 from gites.calendar import db
 from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import ACTIF, BLOQUE, Hebergement, Reservation
-from gites.calendar.testing import site_in_french
+from gites.calendar.testing import site_in_french, site_in_language
 from gites.calendar.testing_browser import AXE_JS, BrowserTestCase
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
@@ -169,6 +169,7 @@ class OwnerPagesTestCase(BrowserTestCase):
 
         self.day(first, scope).click()
         expect(self.day(first, scope)).to_have_class(has_word("is-anchor"))
+        expect(self.status(scope)).to_contain_text("Choisissez le dernier jour.")
         self.axe(f"{page_name}, first day picked")
 
         self.hold()
@@ -397,3 +398,20 @@ class LayoutTestCase(OwnerPagesTestCase):
         self.day("2031-05-20").click()
         self.settle()
         expect(live).to_have_text("Enregistré : Loué le 20 mai 2031, 1 nuit.")
+
+    def test_saved_range_is_announced_in_the_site_language(self):
+        from playwright.sync_api import expect
+
+        site_in_language("en")
+        transaction.commit()
+        self.login("proprio", "proprio")
+        self.goto(f"{CALENDAR}/month.html?pk={HEB_PK}", ".gites-calendar [data-date]")
+        self.settle()
+        widget = self.page.locator(".gites-calendar")
+        live = widget.locator('.gites-calendar-status[aria-live="polite"]')
+        widget.get_by_role("button", name="Unavailable", exact=True).click()
+        self.day("2031-05-29").click()
+        expect(live).to_have_text("Start: 29 May 2031, Free. Choose the last day.")
+        self.day("2031-06-02").click()
+        self.settle()
+        expect(live).to_have_text("Saved: Unavailable from 29 May to 2 June 2031, 5 nights.")

@@ -501,8 +501,10 @@
       const cell = this.dayCell(event.target);
       const end = cell && this.selectable(cell.dataset.date) ? cell.dataset.date : this.hover;
       if (!end) return;
-      // A press and release on the first day is a plain click: wait for the end.
+      // A press and release on the first day is a plain click: wait for the
+      // end, and say so (a screen reader's tap is a click too).
       if (drag.second || end !== this.anchor) this.complete(this.anchor, end);
+      else this.announceStart(this.anchor);
     }
 
     onPointerCancel() {
@@ -595,10 +597,14 @@
         this.anchor = iso;
         this.hover = iso;
         this.paint();
-        this.announce(this.t.selectionStarted.replace('{date}', this.cells.get(iso).getAttribute('aria-label')));
+        this.announceStart(iso);
         return;
       }
       this.complete(this.anchor, iso);
+    }
+
+    announceStart(iso) {
+      this.announce(fill(this.t.selectionStarted, { date: this.cells.get(iso).getAttribute('aria-label') }));
     }
 
     cancelSelection() {
