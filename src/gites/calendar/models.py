@@ -189,3 +189,18 @@ class IcalToken(Base):
     heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     token: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class CalendarVersion(Base):
+    """A counter per cottage, raised by every write of its calendar.
+
+    The validator (``ETag``) of the public answers is derived from it: the
+    legacy modification date is a day, so two changes in one day would
+    otherwise leave a stale answer looking fresh.  Raised in the writer's
+    transaction by :func:`gites.calendar.reservations.bump_versions`.
+    """
+
+    __tablename__ = "gites_calendar_version"
+
+    heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1)

@@ -14,11 +14,12 @@ public views and any other front end share them.
 """
 
 import datetime
+import hashlib
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import DBAPIError
 
-from gites.calendar.models import ACTIF, Hebergement, Proprio, Reservation
+from gites.calendar.models import ACTIF, CalendarVersion, Hebergement, Proprio, Reservation
 
 MAX_MONTHS = 24  # the longest period a visitor may ask for at once
 
@@ -113,6 +114,137 @@ def busy_days_from(connection, heb_pk, first_day, months, today):
     )
     # dict.fromkeys: one entry per day even if a legacy row is not at midnight.
     return list(dict.fromkeys(res_date.date() for (res_date,) in rows))
+
+
+# -- conditional requests ----------------------------------------------------
+
+# Part of every validator: raise it when the answer's bytes change for the
+# same data (JSON layout, page template), so that no cache keeps an old one.
+FORMAT_VERSION = "1"
+
+# What the validator of a cottage's answer depends on besides the window: its
+# visibility and, when visible, its modification date, state and calendar
+# version (raised by every writer, several times a day if need be).  One
+# primary-key lookup; reservation_proprio is not read.
+_STATE_COLUMNS = (
+    Hebergement.heb_site_public,
+    Hebergement.heb_calendrier_proprio,
+    Hebergement.heb_calendrier_proprio_date_maj,
+    Proprio.pro_etat,
+    CalendarVersion.version,
+)
+
+
+_COTTAGE = Hebergement.__table__.outerjoin(
+    Proprio, Hebergement.heb_pro_fk == Proprio.pro_pk
+).outerjoin(CalendarVersion, CalendarVersion.heb_pk == Hebergement.heb_pk)
+COTTAGE_STATE = (
+    select(*_STATE_COLUMNS).select_from(_COTTAGE).where(Hebergement.heb_pk == bindparam("heb_pk"))
+)
+# The state and the busy days in one statement (a request without a
+# validator to check): the days are joined only when the calendar is public,
+# through the index on reservation_proprio (heb_fk, res_date).
+STATE_AND_DAYS = (
+    select(*_STATE_COLUMNS, Reservation.res_date)
+    .select_from(
+        _COTTAGE.outerjoin(
+            Reservation,
+            and_(
+                Reservation.heb_fk == Hebergement.heb_pk,
+                Reservation.res_date >= bindparam("start"),
+                Reservation.res_date < bindparam("end"),
+                *_visible(),
+            ),
+        )
+    )
+    .where(Hebergement.heb_pk == bindparam("heb_pk"))
+    .order_by(Reservation.res_date)
+)
+
+
+def state_token(state):
+    """What of a cottage's state (a COTTAGE_STATE row, or None) the answer
+    depends on.  Every hidden or unknown cottage has the same token, as it
+    has the same answer: the validator tells nothing either."""
+    if state is None:
+        return ("hidden",)
+    public, calendar, modified, active, version = state
+    if public != "1" or calendar != ACTIF or active is not True:
+        return ("hidden",)
+    return ("public", calendar, modified.isoformat() if modified else "", version or 0)
+
+
+def make_etag(kind, *parts):
+    """A strong ETag over ``parts`` (their repr), prefixed by ``kind``."""
+    digest = hashlib.blake2b(repr((FORMAT_VERSION, *parts)).encode(), digest_size=12)
+    return f'"{kind}-{digest.hexdigest()}"'
+
+
+def etag_matches(if_none_match, etag):
+    """Whether an ``If-None-Match`` header value matches ``etag`` (RFC 9110:
+    weak comparison, a list of tags, or ``*``)."""
+    if not if_none_match:
+        return False
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def window(first_day, months, today):
+    """The [start, end) of the days a visitor asking for ``months`` months
+    from ``first_day`` sees (start may be >= end: nothing to see)."""
+    month_start = first_day.replace(day=1)
+    return max(month_start, today), add_months(month_start, months)
+
+
+def read_public_days(engine, heb_pk, first_day, months, today, if_none_match=None):
+    """(ETag, busy days) of cottage ``heb_pk``, as :func:`read_busy_days`.
+
+    The days are None when ``if_none_match`` matches the ETag: then only the
+    cottage's state was read (one primary-key lookup, no
+    ``reservation_proprio``).  Without a validator to check, the state and
+    the days come in one statement.
+    """
+    if not isinstance(heb_pk, int) or heb_pk <= 0:
+        raise ValueError(f"not a cottage primary key: {heb_pk!r}")
+    if not 1 <= months <= MAX_MONTHS:
+        raise ValueError(f"months must be between 1 and {MAX_MONTHS}, not {months!r}")
+    start, end = window(first_day, months, today)
+    try:
+        return _read_public_days(engine, heb_pk, start, end, if_none_match)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return _read_public_days(engine, heb_pk, start, end, if_none_match)
+
+
+def _read_public_days(engine, heb_pk, start, end, if_none_match):
+    if start >= end:  # a window wholly past: empty whatever the cottage
+        etag = make_etag("days", heb_pk, start, end, ("empty",))
+        return etag, None if etag_matches(if_none_match, etag) else []
+    with engine.connect() as connection:
+        if if_none_match:
+            state = connection.execute(COTTAGE_STATE, {"heb_pk": heb_pk}).first()
+            etag = make_etag("days", heb_pk, start, end, state_token(state))
+            if etag_matches(if_none_match, etag):
+                return etag, None
+        # No validator, or a stale one: the state and the days at once (the
+        # ETag sent is the one of the days sent).
+        rows = connection.execute(
+            STATE_AND_DAYS,
+            {
+                "heb_pk": heb_pk,
+                "start": datetime.datetime.combine(start, datetime.time()),
+                "end": datetime.datetime.combine(end, datetime.time()),
+            },
+        ).all()
+    state = tuple(rows[0][:5]) if rows else None
+    etag = make_etag("days", heb_pk, start, end, state_token(state))
+    # dict.fromkeys: one entry per day even if a legacy row is not at midnight.
+    days = dict.fromkeys(row[5].date() for row in rows if row[5] is not None)
+    return etag, list(days)
 
 
 def read_busy_days(engine, heb_pk, first_day, months, today):

@@ -9,7 +9,7 @@ replaces the rows of the range, all in the caller's transaction.
 import dataclasses
 import datetime
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, text
 from zope.i18n import interpolate
 
 from gites.calendar import _
@@ -17,6 +17,7 @@ from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
     RESERVATION_TYPES,
     SELECTION_TYPES,
+    CalendarVersion,
     Hebergement,
     OutboxMessage,
     Reservation,
@@ -157,6 +158,25 @@ def write_days(session, changes, pro_fk, now):
     ]
     if rows:
         session.execute(insert(table), rows)
+    bump_versions(session, {heb_pk for heb_pk, _day in ordered})
+
+
+# One statement on PostgreSQL and SQLite alike (both know ON CONFLICT).
+_BUMP = text(
+    f"INSERT INTO {CalendarVersion.__tablename__} (heb_pk, version) VALUES (:heb_pk, 1)"
+    f" ON CONFLICT (heb_pk) DO UPDATE SET version = {CalendarVersion.__tablename__}.version + 1"
+)
+
+
+def bump_versions(session, heb_pks):
+    """Raise the calendar version of each cottage of ``heb_pks``.
+
+    Every writer of a calendar calls it in its own transaction (write_days
+    does for all writers of days): the public answers' ETag then changes
+    with the commit, even for a second change on the same day.
+    """
+    if heb_pks:
+        session.execute(_BUMP, [{"heb_pk": heb_pk} for heb_pk in sorted(heb_pks)])
 
 
 ONE_DAY = datetime.timedelta(days=1)
