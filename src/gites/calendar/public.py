@@ -199,47 +199,156 @@ def window(first_day, months, today):
     return max(month_start, today), add_months(month_start, months)
 
 
+class PreparedRead:
+    """A SELECT prepared once per connection and run on the DBAPI cursor.
+
+    For the PostgreSQL read engine (psycopg2): the profile of selectedDays
+    under load showed half of its view's Python time in SQLAlchemy's
+    execution machinery around one small SELECT, and PostgreSQL parsing and
+    planning that same statement again for every request.  Here the SQL is
+    compiled once (from the SQLAlchemy statement, so there is one
+    definition), prepared on each connection at its first use, and each
+    request then sends ``EXECUTE name (...)`` with its values.  Rows come
+    back as psycopg2 makes them (dates, datetimes, booleans): the same
+    values as through SQLAlchemy for these columns.
+    """
+
+    def __init__(self, name, statement):
+        from sqlalchemy.dialects.postgresql import psycopg2
+
+        compiled = statement.compile(dialect=psycopg2.dialect(paramstyle="numeric_dollar"))
+        self.name = name
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup)
+        self.constants = {k: v for k, v in compiled.params.items() if v is not None}
+        self.prepare_sql = f"PREPARE {name} AS {self.sql}"
+        self.execute_sql = f"EXECUTE {name} ({', '.join(['%s'] * len(self.order))})"
+
+    def params(self, values):
+        merged = {**self.constants, **values}
+        return [merged[key] for key in self.order]
+
+
+PREPARED = {
+    "state": PreparedRead("gites_calendar_cottage_state", COTTAGE_STATE),
+    "days": PreparedRead("gites_calendar_state_and_days", STATE_AND_DAYS),
+}
+_PREPARED_KEY = "gites_calendar_prepared"  # in the pool's record of a connection
+
+
+class _SQLAlchemyReader:
+    """The portable path (SQLite, other drivers): Core statements."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def state(self, heb_pk):
+        return self.connection.execute(COTTAGE_STATE, {"heb_pk": heb_pk}).first()
+
+    def state_and_days(self, values):
+        return self.connection.execute(STATE_AND_DAYS, values).all()
+
+
+class _PreparedReader:
+    """The PostgreSQL/psycopg2 path: prepared statements on a raw cursor."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def _run(self, prepared, values):
+        self.cursor.execute(prepared.execute_sql, prepared.params(values))
+        return self.cursor.fetchall()
+
+    def state(self, heb_pk):
+        rows = self._run(PREPARED["state"], {"heb_pk": heb_pk})
+        return rows[0] if rows else None
+
+    def state_and_days(self, values):
+        return self._run(PREPARED["days"], values)
+
+
+def uses_prepared(engine):
+    return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg2"
+
+
 def read_public_days(engine, heb_pk, first_day, months, today, if_none_match=None):
     """(ETag, busy days) of cottage ``heb_pk``, as :func:`read_busy_days`.
 
     The days are None when ``if_none_match`` matches the ETag: then only the
     cottage's state was read (one primary-key lookup, no
     ``reservation_proprio``).  Without a validator to check, the state and
-    the days come in one statement.
+    the days come in one statement.  ``engine``: a read engine
+    (:func:`gites.calendar.db.get_read_engine`), in autocommit mode.
     """
     if not isinstance(heb_pk, int) or heb_pk <= 0:
         raise ValueError(f"not a cottage primary key: {heb_pk!r}")
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError(f"months must be between 1 and {MAX_MONTHS}, not {months!r}")
     start, end = window(first_day, months, today)
-    try:
-        return _read_public_days(engine, heb_pk, start, end, if_none_match)
-    except DBAPIError as error:
-        if not error.connection_invalidated:
-            raise
-    return _read_public_days(engine, heb_pk, start, end, if_none_match)
-
-
-def _read_public_days(engine, heb_pk, start, end, if_none_match):
     if start >= end:  # a window wholly past: empty whatever the cottage
         etag = make_etag("days", heb_pk, start, end, ("empty",))
         return etag, None if etag_matches(if_none_match, etag) else []
+    read = _read_prepared if uses_prepared(engine) else _read_portable
+    try:
+        return read(engine, heb_pk, start, end, if_none_match)
+    except DBAPIError as error:  # the portable path: SQLAlchemy wrapped it
+        if not error.connection_invalidated:
+            raise
+    except _Disconnected:
+        pass
+    # A connection found dead (database restarted): the pool was renewed,
+    # read once more.
+    return read(engine, heb_pk, start, end, if_none_match)
+
+
+class _Disconnected(Exception):
+    """The prepared path found its connection dead."""
+
+
+def _read_portable(engine, heb_pk, start, end, if_none_match):
     with engine.connect() as connection:
-        if if_none_match:
-            state = connection.execute(COTTAGE_STATE, {"heb_pk": heb_pk}).first()
-            etag = make_etag("days", heb_pk, start, end, state_token(state))
-            if etag_matches(if_none_match, etag):
-                return etag, None
-        # No validator, or a stale one: the state and the days at once (the
-        # ETag sent is the one of the days sent).
-        rows = connection.execute(
-            STATE_AND_DAYS,
-            {
-                "heb_pk": heb_pk,
-                "start": datetime.datetime.combine(start, datetime.time()),
-                "end": datetime.datetime.combine(end, datetime.time()),
-            },
-        ).all()
+        return _conditional_read(_SQLAlchemyReader(connection), heb_pk, start, end, if_none_match)
+
+
+def _read_prepared(engine, heb_pk, start, end, if_none_match):
+    connection = engine.raw_connection()  # pooled; autocommit, no reset on return
+    cursor = None
+    try:
+        cursor = connection.cursor()
+        if not connection.info.get(_PREPARED_KEY):
+            for prepared in PREPARED.values():
+                cursor.execute(prepared.prepare_sql)
+            connection.info[_PREPARED_KEY] = True
+        return _conditional_read(_PreparedReader(cursor), heb_pk, start, end, if_none_match)
+    except engine.dialect.loaded_dbapi.Error as error:
+        if not engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor):
+            raise
+        # As SQLAlchemy does for its own statements: this connection and the
+        # pool's others are from before the restart.
+        connection.invalidate(error)
+        engine.dispose()
+        raise _Disconnected() from error
+    finally:
+        if cursor is not None:
+            cursor.close()
+        connection.close()
+
+
+def _conditional_read(reader, heb_pk, start, end, if_none_match):
+    if if_none_match:
+        state = reader.state(heb_pk)
+        etag = make_etag("days", heb_pk, start, end, state_token(state))
+        if etag_matches(if_none_match, etag):
+            return etag, None
+    # No validator, or a stale one: the state and the days at once (the ETag
+    # sent is the one of the days sent).
+    rows = reader.state_and_days(
+        {
+            "heb_pk": heb_pk,
+            "start": datetime.datetime.combine(start, datetime.time()),
+            "end": datetime.datetime.combine(end, datetime.time()),
+        }
+    )
     state = tuple(rows[0][:5]) if rows else None
     etag = make_etag("days", heb_pk, start, end, state_token(state))
     # dict.fromkeys: one entry per day even if a legacy row is not at midnight.

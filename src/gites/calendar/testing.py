@@ -17,10 +17,12 @@ never pass by skipping.  Tests derive from :class:`DatabaseTestCase` (or
 call :func:`require_layer`) to get that behaviour.
 """
 
+import contextlib
 import datetime
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 from plone.app.testing import (
     PLONE_FIXTURE,
@@ -32,7 +34,7 @@ from plone.app.testing import (
     setRoles,
 )
 from plone.testing import Layer
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 import transaction
 
 from gites.calendar import db
@@ -277,6 +279,33 @@ def add_cottage(
     )
     session.add(heb)
     return heb
+
+
+@contextlib.contextmanager
+def read_statements(engine):
+    """The list of the SQL statements the public reads send on ``engine``
+    while in the block, whichever path they take: SQLAlchemy's (recorded
+    by its cursor event) or the prepared statements on a raw psycopg2
+    cursor (:class:`gites.calendar.public.PreparedRead`, recorded as their
+    SELECT; the PREPARE a new connection sends once is not listed)."""
+    from gites.calendar import public
+
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    class Recording(public._PreparedReader):
+        def _run(self, prepared, values):
+            statements.append(prepared.sql)
+            return super()._run(prepared, values)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with mock.patch.object(public, "_PreparedReader", Recording):
+            yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def commit():

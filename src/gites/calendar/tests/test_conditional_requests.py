@@ -12,7 +12,6 @@ import datetime
 from unittest import mock
 
 from plone.testing.zope import Browser
-from sqlalchemy import event
 import transaction
 
 from gites.calendar import db, public
@@ -28,6 +27,7 @@ from gites.calendar.testing import (
     add_proprio,
     functional_layers,
     on_both_databases,
+    read_statements,
 )
 
 NOW = datetime.datetime(2030, 3, 10, 9, 0)
@@ -98,17 +98,8 @@ class TestSelectedDaysValidator(ConditionalTestCase):
 
     def test_matching_validator_gets_304_without_body_nor_reservation_read(self):
         etag = self.etag()
-        statements = []
-
-        def record(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        engine = db.get_read_engine()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with read_statements(db.get_read_engine()) as statements:
             status, body, headers = self.get(DAYS, etag)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
         self.assertEqual(status, 304)
         self.assertEqual(len(body), 0)
         self.assertNotIn("Content-Type", headers)
@@ -117,7 +108,32 @@ class TestSelectedDaysValidator(ConditionalTestCase):
         self.assertEqual(headers["Cache-Control"], "public, max-age=60")
         selects = [s for s in statements if not s.upper().startswith("BEGIN")]
         self.assertEqual(len(selects), 1, statements)
+        self.assertTrue(selects[0].startswith("SELECT"), selects)
         self.assertNotIn("reservation_proprio", selects[0])
+        # The full answer's statement does read it (what the count tells).
+        with read_statements(db.get_read_engine()) as statements:
+            self.get(DAYS, '"days-0"')
+        self.assertIn("reservation_proprio", statements[-1])
+
+    def test_prepared_path_answers_as_the_portable_one(self):
+        # PostgreSQL reads through prepared statements on a raw cursor; the
+        # SQLAlchemy statements (SQLite's path) must give the same answer.
+        engine = db.get_read_engine()
+        self.assertEqual(public.uses_prepared(engine), engine.dialect.name == "postgresql")
+        today = NOW.date()
+        for heb_pk in (10, 11, 99):
+            for first, months in (("2030-03-01", 3), ("2030-04-01", 1), ("2029-01-01", 2)):
+                start, end = public.window(day(first), months, today)
+                answer = public.read_public_days(engine, heb_pk, day(first), months, today)
+                if start < end:  # (a wholly past window reads nothing)
+                    portable = public._read_portable(engine, heb_pk, start, end, None)
+                    self.assertEqual(answer, portable, (heb_pk, first, months))
+                else:
+                    self.assertEqual(answer[1], [])
+                self.assertEqual(
+                    public.read_public_days(engine, heb_pk, day(first), months, today, answer[0]),
+                    (answer[0], None),
+                )
 
     def test_validator_lists_and_weak_tags_match(self):
         etag = self.etag()
