@@ -258,3 +258,21 @@ class TestExternPagesValidator(ConditionalTestCase):
         session.get(Hebergement, 10).heb_nom = "Le Vieux Moulin"
         transaction.commit()
         self.assertEqual(self.get(self.PAGES[0], calendar)[0], 200)
+
+
+@on_both_databases(functional_layers())
+class TestStraightToTheView(ConditionalTestCase):
+    def test_bare_name_is_published_as_the_view(self):
+        from zope.event import notify
+        from zope.traversing.interfaces import BeforeTraverseEvent
+
+        request = self.layer["request"]
+        for name, published in (("selectedDays", "@@selectedDays"), ("other", "other")):
+            request["TraversalRequestNameStack"] = ["x", name]
+            notify(BeforeTraverseEvent(self.layer["portal"], request))
+            self.assertEqual(request["TraversalRequestNameStack"], ["x", published])
+        # And the view it reaches answers as the bare name always did.
+        self.assertEqual(self.get(DAYS)[:2], (200, DAYS_BODY))
+        self.assertEqual(
+            self.get(DAYS.replace("selectedDays", "@@selectedDays"))[:2], (200, DAYS_BODY)
+        )
