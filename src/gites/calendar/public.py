@@ -15,10 +15,12 @@ public views and any other front end share them.
 
 import datetime
 import hashlib
+import weakref
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, event, select
 from sqlalchemy.exc import DBAPIError
 
+from gites.calendar import statecache
 from gites.calendar.models import ACTIF, CalendarVersion, Hebergement, Proprio, Reservation
 
 MAX_MONTHS = 24  # the longest period a visitor may ask for at once
@@ -271,6 +273,28 @@ def uses_prepared(engine):
     return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg2"
 
 
+# read engine -> its StateCache (PostgreSQL only); stopped with the engine.
+_STATE_CACHES = weakref.WeakKeyDictionary()
+
+
+def state_cache(engine):
+    """The :class:`gites.calendar.statecache.StateCache` of a PostgreSQL read
+    engine (made and started at first use), or None for other engines."""
+    if not uses_prepared(engine):
+        return None
+    cache = _STATE_CACHES.get(engine)
+    if cache is None:
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        dbapi = engine.dialect.loaded_dbapi
+        made = statecache.StateCache(lambda: dbapi.connect(*cargs, **cparams))
+        cache = _STATE_CACHES.setdefault(engine, made)
+        if cache is made:
+            event.listen(engine, "engine_disposed", lambda _connection: made.stop())
+        else:  # another thread made one first
+            made.stop()
+    return cache
+
+
 def read_public_days(engine, heb_pk, first_day, months, today, if_none_match=None):
     """(ETag, busy days) of cottage ``heb_pk``, as :func:`read_busy_days`.
 
@@ -288,7 +312,15 @@ def read_public_days(engine, heb_pk, first_day, months, today, if_none_match=Non
     if start >= end:  # a window wholly past: empty whatever the cottage
         etag = make_etag("days", heb_pk, start, end, ("empty",))
         return etag, None if etag_matches(if_none_match, etag) else []
-    read = _read_prepared if uses_prepared(engine) else _read_portable
+    cache = state_cache(engine)
+    if if_none_match and cache is not None:
+        # A revalidation of a state this process knows: no database at all.
+        state = cache.get(heb_pk)
+        if state is not statecache.MISSING:
+            etag = make_etag("days", heb_pk, start, end, state_token(state))
+            if etag_matches(if_none_match, etag):
+                return etag, None
+    read = _read_prepared if cache is not None else _read_portable
     try:
         return read(engine, heb_pk, start, end, if_none_match)
     except DBAPIError as error:  # the portable path: SQLAlchemy wrapped it
@@ -319,14 +351,15 @@ def _read_prepared(engine, heb_pk, start, end, if_none_match):
             for prepared in PREPARED.values():
                 cursor.execute(prepared.prepare_sql)
             connection.info[_PREPARED_KEY] = True
-        return _conditional_read(_PreparedReader(cursor), heb_pk, start, end, if_none_match)
+        reader = _PreparedReader(cursor)
+        return _conditional_read(reader, heb_pk, start, end, if_none_match, state_cache(engine))
     except engine.dialect.loaded_dbapi.Error as error:
         if not engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor):
             raise
         # As SQLAlchemy does for its own statements: this connection and the
-        # pool's others are from before the restart.
+        # pool's idle others are from before the restart.
         connection.invalidate(error)
-        engine.dispose()
+        engine.pool.dispose()
         raise _Disconnected() from error
     finally:
         if cursor is not None:
@@ -334,9 +367,15 @@ def _read_prepared(engine, heb_pk, start, end, if_none_match):
         connection.close()
 
 
-def _conditional_read(reader, heb_pk, start, end, if_none_match):
+def _conditional_read(reader, heb_pk, start, end, if_none_match, cache=None):
+    # Noted before each read: a state is kept only if no change was
+    # notified meanwhile (see gites.calendar.statecache).
+    generation = cache.generation if cache is not None else None
     if if_none_match:
         state = reader.state(heb_pk)
+        if cache is not None:
+            cache.put(heb_pk, state and tuple(state), generation)
+            generation = cache.generation
         etag = make_etag("days", heb_pk, start, end, state_token(state))
         if etag_matches(if_none_match, etag):
             return etag, None
@@ -350,6 +389,8 @@ def _conditional_read(reader, heb_pk, start, end, if_none_match):
         }
     )
     state = tuple(rows[0][:5]) if rows else None
+    if cache is not None:
+        cache.put(heb_pk, state, generation)
     etag = make_etag("days", heb_pk, start, end, state_token(state))
     # dict.fromkeys: one entry per day even if a legacy row is not at midnight.
     days = dict.fromkeys(row[5].date() for row in rows if row[5] is not None)

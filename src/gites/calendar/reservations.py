@@ -22,6 +22,7 @@ from gites.calendar.models import (
     OutboxMessage,
     Reservation,
 )
+from gites.calendar.statecache import CHANNEL, payload
 
 MAX_RANGE_DAYS = 731  # a range longer than two years is refused
 
@@ -168,6 +169,9 @@ _BUMP = text(
 )
 
 
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
 def bump_versions(session, heb_pks):
     """Raise the calendar version of each cottage of ``heb_pks``.
 
@@ -175,8 +179,13 @@ def bump_versions(session, heb_pks):
     does for all writers of days): the public answers' ETag then changes
     with the commit, even for a second change on the same day.
     """
-    if heb_pks:
-        session.execute(_BUMP, [{"heb_pk": heb_pk} for heb_pk in sorted(heb_pks)])
+    if not heb_pks:
+        return
+    session.execute(_BUMP, [{"heb_pk": heb_pk} for heb_pk in sorted(heb_pks)])
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit: each Zope process forgets the states it kept
+        # for revalidations (gites.calendar.statecache).
+        session.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload(heb_pks)})
 
 
 ONE_DAY = datetime.timedelta(days=1)

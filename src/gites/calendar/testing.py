@@ -83,6 +83,12 @@ class DatabaseLayer(Layer):
         if self["db_unavailable"] is None:
             db.register_engine(self["engine"])
             empty_tables(self["engine"])
+            # Emptied without notifications: no state kept from a test before.
+            from gites.calendar.public import _STATE_CACHES
+
+            cache = _STATE_CACHES.get(db.get_read_engine())
+            if cache is not None:
+                cache.drop()
 
     def create_database(self):
         raise NotImplementedError
@@ -306,6 +312,40 @@ def read_statements(engine):
             yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def settle_state_cache(engine, generation, timeout=5.0):
+    """Wait until the read engine's state cache handled a notification sent
+    after it was at ``generation`` (PostgreSQL; nothing to wait for on other
+    databases).  Notifications are handled by another thread, a few
+    milliseconds after the commit: tests wait for it instead of sleeping."""
+    import time
+
+    from gites.calendar.public import state_cache
+
+    cache = state_cache(engine)
+    if cache is None:
+        return
+    deadline = time.monotonic() + timeout
+    while cache.generation == generation:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no calendar state notification within {timeout} s")
+        time.sleep(0.005)
+
+
+def wait_for_state_cache(engine, timeout=5.0):
+    """Wait until the read engine's state cache listens (PostgreSQL)."""
+    import time
+
+    from gites.calendar.public import state_cache
+
+    cache = state_cache(engine)
+    deadline = time.monotonic() + timeout
+    while cache is not None and not cache.live:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the state cache did not listen within {timeout} s")
+        time.sleep(0.005)
+    return cache
 
 
 def commit():
