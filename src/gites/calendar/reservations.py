@@ -10,7 +10,6 @@ import dataclasses
 import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, text
-from zope.i18n import interpolate
 
 from gites.calendar import _
 from gites.calendar.db import lock_cottage
@@ -40,6 +39,10 @@ class InvalidRange(ValueError):
         self.message = message
 
     def __str__(self):
+        # Imported here: the daemon (which parks such messages) then loads
+        # zope.i18n only if it ever has one to log.
+        from zope.i18n import interpolate
+
         default = getattr(self.message, "default", None) or str(self.message)
         return interpolate(default, getattr(self.message, "mapping", None) or {})
 
