@@ -1,4 +1,4 @@
-"""Benchmark 5: the import daemon's start-up, beside the bare loop's.
+"""Benchmark 6: the import daemon's start-up, beside the bare loop's.
 
 What counts in every restart under systemd and before every drain: the time
 from spawning the process to its first hub message committed.  One valid
@@ -124,7 +124,7 @@ def run(quick=False):
     ratio = medians["daemon"] / medians["bare"]
     return [
         common.Result(
-            bench="5. start-up: spawn to first message committed",
+            bench="6. start-up: spawn to first message committed",
             metric="daemon",
             value=medians["daemon"],
             baseline_name="bare loop",
