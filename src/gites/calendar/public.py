@@ -236,6 +236,7 @@ PREPARED = {
     "days": PreparedRead("gites_calendar_state_and_days", STATE_AND_DAYS),
 }
 _PREPARED_KEY = "gites_calendar_prepared"  # in the pool's record of a connection
+INVALID_STATEMENT_NAME = "26000"  # SQLSTATE: no such prepared statement
 
 
 class _SQLAlchemyReader:
@@ -334,7 +335,8 @@ def read_public_days(engine, heb_pk, first_day, months, today, if_none_match=Non
 
 
 class _Disconnected(Exception):
-    """The prepared path found its connection dead."""
+    """The prepared path found its connection dead (or its statements gone):
+    read once more."""
 
 
 def _read_portable(engine, heb_pk, start, end, if_none_match):
@@ -354,6 +356,11 @@ def _read_prepared(engine, heb_pk, start, end, if_none_match):
         reader = _PreparedReader(cursor)
         return _conditional_read(reader, heb_pk, start, end, if_none_match, state_cache(engine))
     except engine.dialect.loaded_dbapi.Error as error:
+        if getattr(error, "pgcode", None) == INVALID_STATEMENT_NAME:
+            # Our prepared statements were dropped (DEALLOCATE ALL, DISCARD
+            # ALL by a pooler): prepare them again and read once more.
+            connection.info.pop(_PREPARED_KEY, None)
+            raise _Disconnected() from error
         if not engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor):
             raise
         # As SQLAlchemy does for its own statements: this connection and the

@@ -22,6 +22,7 @@ from gites.calendar.models import ACTIF, LOUE, NON_ACTIF, Hebergement
 from gites.calendar.public import etag_matches
 from gites.calendar.reservations import RangeChange, apply_owner_change, replace_days
 from gites.calendar.testing import (
+    GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,
     add_cottage,
     add_proprio,
@@ -237,6 +238,27 @@ class TestSelectedDaysValidator(ConditionalTestCase):
 
         self.assertEqual(self.assert_changes(configure(NON_ACTIF)), '{"rented":[]}')
         self.assertEqual(self.assert_changes(configure(ACTIF)), DAYS_BODY)
+
+
+class TestPreparedStatementsPostgreSQL(ConditionalTestCase):
+    """The prepared read path exists on PostgreSQL only."""
+
+    layer = GITES_CALENDAR_FUNCTIONAL_TESTING_PG
+
+    def test_prepared_statements_dropped_are_prepared_again(self):
+        engine = db.get_read_engine()
+        self.assertTrue(public.uses_prepared(engine))
+        self.assertEqual(self.get(DAYS)[:2], (200, DAYS_BODY))
+        connection = engine.raw_connection()  # the pooled one just used
+        try:
+            self.assertTrue(connection.info.get(public._PREPARED_KEY))
+            cursor = connection.cursor()
+            cursor.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL does
+            cursor.close()
+        finally:
+            connection.close()
+        self.assertEqual(self.get(DAYS)[:2], (200, DAYS_BODY))
+        self.assertEqual(self.get(DAYS, '"days-0"')[:2], (200, DAYS_BODY))
 
 
 @on_both_databases(functional_layers())
