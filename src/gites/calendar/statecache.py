@@ -107,12 +107,14 @@ class StateCache:
     def _listen(self):
         while not self._stopped.is_set():
             connection = None
+            listening = False
             try:
                 connection = self._connect()
                 connection.autocommit = True
                 with connection.cursor() as cursor:
                     cursor.execute(f"LISTEN {CHANNEL}")
                 self._set_live(True)
+                listening = True
                 while not self._stopped.is_set():
                     if select.select([connection], [], [], 1.0)[0]:
                         connection.poll()  # raises once the connection is lost
@@ -122,7 +124,8 @@ class StateCache:
                 if not self._stopped.is_set():
                     logger.warning("calendar state notifications lost (%s); retrying", error)
             finally:
-                self._set_live(False)
+                if listening:
+                    self._set_live(False)
                 if connection is not None:
                     try:
                         connection.close()
