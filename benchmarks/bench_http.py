@@ -129,9 +129,9 @@ def explain_selected_days(today, heb_pk=2):
     (heb_fk, res_date) whatever the table size, with fresh statistics."""
     from sqlalchemy.dialects import postgresql
 
-    from gites.calendar.public import STATE_AND_DAYS, add_months
+    from gites.calendar.public import STATE_AND_DAY_LIST, add_months
 
-    compiled = STATE_AND_DAYS.compile(dialect=postgresql.psycopg2.dialect())
+    compiled = STATE_AND_DAY_LIST.compile(dialect=postgresql.psycopg2.dialect())
     params = dict(compiled.params)  # the visibility conditions' literals
     params.update(
         heb_pk=heb_pk,

@@ -131,4 +131,4 @@ class PublicSelectedDays(grok.View):
         response.setHeader("ETag", etag)
         if days is None:  # the client's copy is current: no body
             return not_modified(response)
-        return send_json(response, {"rented": [day.isoformat() for day in days]})
+        return send_json(response, {"rented": days})
