@@ -9,8 +9,9 @@ gets the same empty answer, so nothing tells why.  Malformed parameters get
 
 Each answer carries an ``ETag`` (:func:`gites.calendar.public.make_etag` of
 the visible window and the cottage's state and calendar version); a request
-whose ``If-None-Match`` matches gets ``304`` with no body, after one
-primary-key lookup and no read of ``reservation_proprio``.
+whose ``If-None-Match`` matches gets ``304`` with no body, without reading
+``reservation_proprio``: the cottage's state comes from the process's
+:mod:`gites.calendar.statecache` or one primary-key lookup.
 
 The owners' variant (all rows, with their types, not cached) is registered
 on the calendar folder (``IProprioCalendar``), a more specific context, so
