@@ -213,3 +213,18 @@ class OwnerLink(Base):
     pro_pk: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     set_by: Mapped[str] = mapped_column(String(255), nullable=False)
     set_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class CalendarVersion(Base):
+    """A counter per cottage, raised by every write of its calendar.
+
+    The validator (``ETag``) of the public answers is derived from it: the
+    legacy modification date is a day, so two changes in one day would
+    otherwise leave a stale answer looking fresh.  Raised in the writer's
+    transaction by :func:`gites.calendar.reservations.bump_versions`.
+    """
+
+    __tablename__ = "gites_calendar_version"
+
+    heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1)
