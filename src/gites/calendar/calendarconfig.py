@@ -27,6 +27,7 @@ from gites.calendar.models import (
     Hebergement,
     Proprio,
 )
+from gites.calendar.reservations import bump_versions
 
 # The choices an owner may make (the configuration form); ``bloque`` is set
 # by checkCalendarActivity only and left by reactivation.
@@ -103,6 +104,8 @@ def set_state(session, heb, state, today, origin, now=None):
     elif state not in BLOCKED_STATES:
         close_blocking(session, heb, today)
     session.flush()
+    # The state decides whether visitors see the days: their ETag changes.
+    bump_versions(session, [heb.heb_pk])
     history.record_state(session, heb.heb_pk, old, state, origin, now or clock.now())
 
 
