@@ -31,8 +31,9 @@ from urllib.parse import unquote, urlsplit
 from gites.calendar import db
 from gites.calendar.config import SettingsError, load_settings, mask_text, mask_url
 from gites.calendar.messaging import topology
-from gites.calendar.messaging.consumer import BATCH_SIZE, HubConsumer, one_line
+from gites.calendar.messaging.consumer import BATCH_SIZE, HubConsumer
 from gites.calendar.messaging.relay import OutboxRelay
+from gites.calendar.messaging.retry import one_line
 
 PROG = "importCalendarEventsFromWalhebCalendarDaemon"
 EXIT_OK, EXIT_UNREACHABLE, EXIT_CONFIG = 0, 1, 2

@@ -42,7 +42,7 @@ from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import SiteChange, encode_site_change
 from gites.calendar.messaging.confirms import ConfirmWindow
-from gites.calendar.messaging.consumer import Backoff, one_line
+from gites.calendar.messaging.retry import Backoff, one_line
 from gites.calendar.models import OutboxMessage
 
 logger = logging.getLogger("gites.calendar.relay")
