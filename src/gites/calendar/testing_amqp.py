@@ -363,3 +363,19 @@ def refuse_parking(vhost, name="test-refuse-parking"):
     pattern = "^" + topology.PARKING_QUEUE.name.replace(".", r"\.") + "$"
     set_policy(vhost, name, pattern, {"max-length": 0, "overflow": "reject-publish"})
     return name
+
+
+def colliding_keys_pickle(count):
+    """A pickle of ``{k * (2**61 - 1): 0 for k in range(count)}`` (keys
+    that all share one hash), written directly: building that dict to
+    pickle it would itself take quadratic time."""
+    import pickle
+
+    parts = [b"\x80\x02}q\x00"]
+    for first in range(0, count, 1000):
+        parts.append(b"(")
+        for k in range(first, min(first + 1000, count)):
+            parts.append(pickle.dumps(k * (2**61 - 1), 2)[2:-1] + b"K\x00")
+        parts.append(b"u")
+    parts.append(b".")
+    return b"".join(parts)

@@ -10,7 +10,9 @@ Settings come from the environment (:mod:`gites.calendar.config`):
 ``GITES_DB_URL``; ``AMQP_BROKER_URL`` (or the legacy ``AMQP_BROKER_HOST`` with
 ``AMQP_USER``/``AMQP_PASSWORD``/``AMQP_VHOST``); without either, the embedded
 transport on ``var/kombu.db`` (development only, see docs/messaging.rst);
-``AMQP_HEARTBEAT`` (seconds, default 30); ``GITES_HUB_FORMAT`` (pickle|json).
+``AMQP_HEARTBEAT`` (seconds, default 30); ``GITES_HUB_FORMAT`` (pickle|json);
+``GITES_HUB_MAX_BYTES`` (default 65536) and ``GITES_HUB_MAX_PICKLE_OPS``
+(default 5000), the bounds on one hub message (docs/messaging.rst).
 
 SIGTERM or SIGINT: the message in hand is finished, connections close,
 exit 0 (unacknowledged messages go back to the queue).  A second signal
@@ -210,7 +212,12 @@ def main(argv=None):
         )
     db.configure_db(settings.db_url)
     consumer = HubConsumer(
-        url, heartbeat=settings.heartbeat, batch_size=args.batch_size, secrets=secrets
+        url,
+        heartbeat=settings.heartbeat,
+        batch_size=args.batch_size,
+        secrets=secrets,
+        max_bytes=settings.hub_max_bytes,
+        max_pickle_ops=settings.hub_max_pickle_ops,
     )
     relay = OutboxRelay(
         url, fmt=settings.outbound_format, heartbeat=settings.heartbeat, secrets=secrets

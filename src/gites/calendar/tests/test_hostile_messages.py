@@ -21,6 +21,7 @@ from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
 from gites.calendar.testing_amqp import (
     DAEMON_PG,
     clear_policy,
+    colliding_keys_pickle,
     daemon_process,
     get_all_raw,
     hub_body,
@@ -263,9 +264,9 @@ class JammersTest(HostileMessageTestBase):
         self.assertEqual(self.parked(), [])
 
     def test_hash_collision_pickle_is_refused_quickly(self):
-        body = pickle.dumps({k * (2**61 - 1): 0 for k in range(80000)}, protocol=2)
+        body = colliding_keys_pickle(80_000)
         self.assertGreater(len(body), 1_000_000)
-        small = pickle.dumps({k * (2**61 - 1): 0 for k in range(4000)}, protocol=2)
+        small = colliding_keys_pickle(4000)
         self.assertLess(len(small), 64 * 1024)  # under the size limit: the opcode limit
         started = time.monotonic()
         for data in (body, small):
