@@ -76,6 +76,8 @@ setup(
             "checkCalendarActivity = gites.calendar.scripts.activity:main",
             "exportCalendarEvents = gites.calendar.scripts.export:main",
             "gitesCalendarDemo = gites.calendar.scripts.demo:main",
+            "hubGuard = gites.calendar.scripts.guard:main",
+            "parkedHubMessages = gites.calendar.scripts.parked:main",
         ],
     },
 )

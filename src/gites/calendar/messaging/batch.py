@@ -22,7 +22,7 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import db
-from gites.calendar.messaging.handler import apply_hub_batch, apply_hub_booking
+from gites.calendar.messaging.handler import apply_hub_batch
 from gites.calendar.messaging.retry import is_unreachable, one_line
 from gites.calendar.reservations import InvalidRange
 
@@ -69,13 +69,15 @@ class BatchApplier:
         """Every message in one transaction, no savepoints; on any error the
         transaction is rolled back, outcomes reset, and the error propagates."""
         started = time.perf_counter()
+        jumps = []
         try:
             with db.session_scope() as session:
-                outcomes = apply_hub_batch(session, [item.booking for item in work], now)
+                outcomes = apply_hub_batch(session, [item.booking for item in work], now, jumps)
         except BaseException:
             for item in work:
                 item.outcome = None
             raise
+        self.log_jumps(jumps)
         share = (time.perf_counter() - started) * 1000 / len(work)
         for item, outcome in zip(work, outcomes, strict=True):
             item.outcome = outcome
@@ -93,11 +95,29 @@ class BatchApplier:
                 item.outcome = None
             raise
 
+    def log_jumps(self, jumps):
+        for booking, before in jumps:
+            self.log(
+                logging.ERROR,
+                "hub %s notf %d is far above the highest applied for this cottage (%d):"
+                " if it is a stray message, every later real notification of %s..%s"
+                " will be superseded; clear it with: hubGuard clear %s --above %d --yes",
+                booking.cgt_id,
+                booking.notf_id,
+                before,
+                booking.start.isoformat(),
+                booking.end.isoformat(),
+                booking.cgt_id,
+                before,
+            )
+
     def _apply(self, session, item, now):
         started = time.perf_counter()
+        jumps = []
         try:
             with session.begin_nested():
-                item.outcome = apply_hub_booking(session, item.booking, now)
+                item.outcome = apply_hub_batch(session, [item.booking], now, jumps)[0]
+            self.log_jumps(jumps)
         except SQLAlchemyError as error:
             if is_unreachable(error):
                 raise  # the whole batch waits for the database

@@ -374,3 +374,13 @@ def decode_site_change(body: bytes, content_type: str) -> dict:
         raise
     except Exception as exc:
         raise _invalid(f"undecodable message: {type(exc).__name__}: {exc}") from exc
+
+
+def peek_cgt_id(body, content_type, content_encoding=None):
+    """The ``cgt_id`` of a body when it is readable (for listings), else None."""
+    try:
+        payload = _decode_body(body, content_type, content_encoding)
+    except Exception:
+        return None
+    value = payload.get("cgt_id") if isinstance(payload, Mapping) else None
+    return _one_line(value, 20) if isinstance(value, str) else None

@@ -54,11 +54,11 @@ class BatchApplierTest(DatabaseTestCase):
     def test_any_exception_of_one_message_parks_that_message_only(self):
         real = handler.apply_hub_batch
 
-        def fragile(session, bookings, now):
+        def fragile(session, bookings, now, *rest):
             # What an unforeseen bug does (OverflowError near date.max, say).
             if any(b.notf_id == 2 for b in bookings):
                 raise OverflowError("date value out of range")
-            return real(session, bookings, now)
+            return real(session, bookings, now, *rest)
 
         work = [item(1), item(2), item(3)]
         with (
@@ -91,10 +91,10 @@ class BatchApplierTest(DatabaseTestCase):
 
         real = handler.apply_hub_batch
 
-        def refuse_2(session, bookings, now):
+        def refuse_2(session, bookings, now, *rest):
             if any(b.notf_id == 2 for b in bookings):
                 raise IntegrityError("INSERT", {}, Exception("check constraint"))
-            return real(session, bookings, now)
+            return real(session, bookings, now, *rest)
 
         work = [item(1), item(2)]
         with (
