@@ -103,6 +103,7 @@ class HubConsumer:
         intake.install_bounded_decompressors(max_bytes)
         self.should_stop = False
         self.consuming = False
+        self.db_waiting = None  # why the batch waits for the database (health check)
         self.pending = []
         self.unparked = []  # decided "park", the broker refused: held unacked
         self._batch_started = None
@@ -272,6 +273,7 @@ class HubConsumer:
             self.pending = batch + self.pending
             delay = self._db_backoff.next()
             self._db_retry_at = time.monotonic() + delay
+            self.db_waiting = one_line(error)
             self._emit("database-error", error=error)
             self._log(
                 logging.WARNING,
@@ -282,6 +284,7 @@ class HubConsumer:
             )
             return
         self._db_retry_at = None
+        self.db_waiting = None
         self._db_backoff.reset()
         retry, done = [], []
         for item in batch:

@@ -70,6 +70,7 @@ class OutboxRelay:
         self._window = None
         self._db_connection = None
         self._standby_logged = False
+        self.on_published = None  # callable(count) once rows are confirmed (metrics)
 
     def _log(self, level, msg, *args):
         logger.log(level, "%s", mask_text(msg % args if args else msg, self.secrets))
@@ -103,6 +104,8 @@ class OutboxRelay:
                         continue
                     self._connect()
                     sent = self.relay_pending()
+                    if sent and self.on_published is not None:
+                        self.on_published(sent)
                     broker_backoff.reset()
                     db_backoff.reset()
                     if sent < BATCH:
