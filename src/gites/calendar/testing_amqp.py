@@ -379,3 +379,19 @@ def colliding_keys_pickle(count):
         parts.append(b"u")
     parts.append(b".")
     return b"".join(parts)
+
+
+def publish_messages(url, messages):
+    """Publish [(body, options)] to ``booking.update`` / ``gdw`` on one
+    connection, confirmed, in order (``options`` as for :func:`publish_message`)."""
+    from kombu import Connection, Producer
+
+    from gites.calendar.messaging import topology
+
+    with Connection(url, transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        topology.HUB_EXCHANGE.bind(channel).declare()
+        topology.HUB_QUEUE.bind(channel).declare()
+        producer = Producer(channel, exchange=topology.HUB_EXCHANGE)
+        for body, options in messages:
+            producer.publish(body, routing_key="gdw", delivery_mode=2, retry=False, **options)
