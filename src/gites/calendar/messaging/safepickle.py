@@ -273,12 +273,20 @@ _NO_STACK_EFFECT = frozenset({"PROTO", "FRAME", "STOP"})
 def _scan(data, max_opcodes=MAX_OPCODES):
     """Walk the opcodes of ``data`` without building or calling anything.
 
-    Linear in the size of ``data``; the opcode count is judged at the end,
-    so that a deep pickle is refused as deep, whatever its length."""
+    Linear in the size of ``data``.  Over the opcode limit, a second walk
+    follows the nesting heights, so that a deep pickle is refused as deep
+    whatever its length (kept off the common path: it costs)."""
+    count = _walk(data)
+    if count > max_opcodes:
+        _walk(data, _Heights())  # raises if too deep
+        raise ForbiddenPickle(f"pickle has more than {max_opcodes} opcodes")
+
+
+def _walk(data, heights=None):
+    """One pass over the opcodes (see :func:`_scan`); returns their count."""
     size = len(data)
     pos = 0
     count = 0
-    heights = _Heights()
     while pos < size:
         count += 1
         index = None
@@ -334,13 +342,12 @@ def _scan(data, max_opcodes=MAX_OPCODES):
             raise ForbiddenPickle(f"forbidden pickle opcode {name}")
         if name in _SET_OPCODES:
             raise ForbiddenPickle(f"forbidden type {_SET_OPCODES[name]} in pickle data")
-        heights.step(name, index)
+        if heights is not None:
+            heights.step(name, index)
         if name == "STOP":
             if pos != size:
                 raise _malformed(f"{size - pos} bytes of data after STOP")
-            if count > max_opcodes:
-                raise ForbiddenPickle(f"pickle has more than {max_opcodes} opcodes")
-            return
+            return count
     raise _malformed("pickle data was truncated (no STOP opcode)")
 
 
