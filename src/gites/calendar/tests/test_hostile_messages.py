@@ -263,6 +263,25 @@ class JammersTest(HostileMessageTestBase):
         self.assert_alive_and_good_applied([*range(1, len(variants) + 1), self.GOOD_NOTF])
         self.assertEqual(self.parked(), [])
 
+    def test_huge_notf_id_is_applied_logged_loudly_and_does_not_block_the_next(self):
+        # publishHubMessage's old default: milliseconds since 1970.
+        stray = 1_764_000_000_000
+        publish_raw(
+            self.url,
+            [
+                hub_body("booked", "HAFF1234", D(2031, 6, 1), D(2031, 6, 1), 5),
+                hub_body("unavailable", "HAFF1234", D(2031, 6, 1), D(2031, 6, 3), stray),
+            ],
+        )
+        self.publish_good()  # other days: applied
+        self.assert_alive_and_good_applied([5, self.GOOD_NOTF, stray])
+        self.assertIn(
+            f"hub HAFF1234 notf {stray} is far above the highest applied for this cottage (5)",
+            process_output(self.daemon),
+        )
+        self.assertIn("hubGuard clear HAFF1234 --above 5 --yes", process_output(self.daemon))
+        self.assertEqual(self.parked(), [])
+
     def test_hash_collision_pickle_is_refused_quickly(self):
         body = colliding_keys_pickle(80_000)
         self.assertGreater(len(body), 1_000_000)

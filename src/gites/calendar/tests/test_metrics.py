@@ -114,6 +114,7 @@ class MetricsTest(MetricsTestBase):
             self.assertEqual(sample(before, name), 0.0, name)
         self.assertEqual(sample(before, "gites_calendar_outbox_pending"), 0.0)
         self.assertEqual(sample(before, "gites_calendar_hub_batch_duration_seconds_count"), 0.0)
+        self.assertEqual(sample(before, "gites_calendar_outbox_oldest_pending_age_seconds"), 0.0)
         publish_raw(
             self.url,
             [
@@ -144,7 +145,8 @@ class MetricsTest(MetricsTestBase):
         )
         self.assertGreater(sample(after, "gites_calendar_hub_last_applied_timestamp_seconds"), 0)
         self.assertGreaterEqual(sample(after, "gites_calendar_hub_batch_duration_seconds_count"), 1)
-        self.assertEqual(sample(after, "gites_calendar_outbox_pending"), 0.0)
+        # Read from the database at scrape time (cached for a second).
+        self.assertTrue(self.scrape_until("gites_calendar_outbox_pending", 0.0))
         self.assertEqual(get(self.base + "/nothing")[0], 404)
 
 
