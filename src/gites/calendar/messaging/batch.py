@@ -22,7 +22,8 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import db
-from gites.calendar.messaging.handler import apply_hub_batch
+from gites.calendar.messaging import topology
+from gites.calendar.messaging.handler import UNKNOWN_COTTAGE, apply_hub_batch
 from gites.calendar.messaging.retry import is_unreachable, one_line
 from gites.calendar.reservations import InvalidRange
 
@@ -137,3 +138,30 @@ class BatchApplier:
             foreseen = isinstance(error, InvalidRange)
             item.reason = str(error) if foreseen else f"not applied: {one_line(error)}"
         item.millis += (time.perf_counter() - started) * 1000
+
+
+def log_outcome(log, item):
+    """One log line for a message done with (applied, parked ...)."""
+    booking = item.booking
+    if item.outcome == PARKED:
+        info = item.message.delivery_info or {}
+        log(
+            logging.WARNING,
+            "hub message (routing key %r, content type %r) parked in %s: %s",
+            info.get("routing_key"),
+            item.message.content_type,
+            topology.PARKING_QUEUE.name,
+            item.reason,
+        )
+        return
+    log(
+        logging.WARNING if item.outcome == UNKNOWN_COTTAGE else logging.INFO,
+        "hub %s %s..%s %s notf %d: %s (%.1f ms)",
+        booking.cgt_id,
+        booking.start.isoformat(),
+        booking.end.isoformat(),
+        booking.res_type,
+        booking.notf_id,
+        item.outcome,
+        item.millis,
+    )

@@ -46,9 +46,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from gites.calendar import db
 from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import intake, topology
-from gites.calendar.messaging.batch import PARKED, BatchApplier, Pending
+from gites.calendar.messaging.batch import PARKED, BatchApplier, Pending, log_outcome
 from gites.calendar.messaging.codec import InvalidMessage
-from gites.calendar.messaging.handler import UNKNOWN_COTTAGE, prune_hub_applied
+from gites.calendar.messaging.handler import prune_hub_applied
 from gites.calendar.messaging.parking import Parker
 from gites.calendar.messaging.retry import Backoff, one_line
 from gites.calendar.reservations import InvalidRange, check_range
@@ -350,29 +350,7 @@ class HubConsumer:
             item.message.ack()
 
     def _log_item(self, item):
-        booking = item.booking
-        if item.outcome == PARKED:
-            info = item.message.delivery_info or {}
-            self._log(
-                logging.WARNING,
-                "hub message (routing key %r, content type %r) parked in %s: %s",
-                info.get("routing_key"),
-                item.message.content_type,
-                topology.PARKING_QUEUE.name,
-                item.reason,
-            )
-            return
-        self._log(
-            logging.WARNING if item.outcome == UNKNOWN_COTTAGE else logging.INFO,
-            "hub %s %s..%s %s notf %d: %s (%.1f ms)",
-            booking.cgt_id,
-            booking.start.isoformat(),
-            booking.end.isoformat(),
-            booking.res_type,
-            booking.notf_id,
-            item.outcome,
-            item.millis,
-        )
+        log_outcome(self._log, item)
 
     # -- housekeeping ----------------------------------------------------
 

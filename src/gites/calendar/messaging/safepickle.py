@@ -27,6 +27,8 @@ import io
 import pickle
 import re
 
+from gites.calendar.messaging.pickleheights import Heights
+
 __all__ = ["ForbiddenPickle", "safe_loads"]
 
 MAX_DEPTH = 100  # legitimate messages are two levels deep; keeps recursive consumers safe
@@ -199,77 +201,6 @@ _SET_OPCODES = {
 }
 
 
-class _Heights:
-    """The unpickler's stack as nesting heights (0 scalar, 1 empty container).
-
-    Lets the scan refuse a deep pickle before anything is built.  Only a
-    first filter: a memoized container appended to later keeps its old
-    height here, so :func:`_check_plain` does the exact check on the result.
-    Lenient with broken stacks: the unpickler reports those."""
-
-    def __init__(self):
-        self.stack, self.marks, self.memo = [], [], {}
-
-    def pop(self):
-        return self.stack.pop() if self.stack else 0
-
-    def pop_mark(self):
-        mark = self.marks.pop() if self.marks else 0
-        items, self.stack[mark:] = self.stack[mark:], []
-        return items
-
-    def grow(self, height):
-        """The container on top now holds something ``height`` high."""
-        if self.stack:
-            self.stack[-1] = max(self.stack[-1], height + 1)
-            if self.stack[-1] > MAX_DEPTH:
-                raise ForbiddenPickle(f"pickle data nested deeper than {MAX_DEPTH} levels")
-
-    def push(self, height):
-        if height > MAX_DEPTH:
-            raise ForbiddenPickle(f"pickle data nested deeper than {MAX_DEPTH} levels")
-        self.stack.append(height)
-
-    def step(self, name, index):
-        if name in _EMPTY_CONTAINERS:
-            self.push(1)
-        elif name == "MARK":
-            self.marks.append(len(self.stack))
-        elif name in ("LIST", "DICT", "TUPLE"):
-            self.push(1 + max(self.pop_mark(), default=0))
-        elif name in _SMALL_TUPLES:
-            self.push(1 + max((self.pop() for _ in range(_SMALL_TUPLES[name])), default=0))
-        elif name == "APPEND":
-            self.grow(self.pop())
-        elif name == "SETITEM":
-            self.grow(max(self.pop(), self.pop()))
-        elif name in ("APPENDS", "SETITEMS"):
-            self.grow(max(self.pop_mark(), default=0))
-        elif name == "POP":
-            self.pop()
-        elif name == "POP_MARK":
-            self.pop_mark()
-        elif name == "DUP":
-            self.push(self.stack[-1] if self.stack else 0)
-        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            self.memo[index] = self.stack[-1] if self.stack else 0
-        elif name == "MEMOIZE":
-            self.memo[len(self.memo)] = self.stack[-1] if self.stack else 0
-        elif name in ("GET", "BINGET", "LONG_BINGET"):
-            self.push(self.memo.get(index, 0))
-        elif name in ("REDUCE", "STACK_GLOBAL"):  # an allowed global named or called: a scalar
-            self.pop()
-            self.pop()
-            self.push(0)
-        elif name not in _NO_STACK_EFFECT:
-            self.push(0)  # every other opcode pushes one scalar
-
-
-_EMPTY_CONTAINERS = frozenset({"EMPTY_LIST", "EMPTY_DICT", "EMPTY_TUPLE"})
-_SMALL_TUPLES = {"TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
-_NO_STACK_EFFECT = frozenset({"PROTO", "FRAME", "STOP"})
-
-
 def _scan(data, max_opcodes=MAX_OPCODES):
     """Walk the opcodes of ``data`` without building or calling anything.
 
@@ -278,7 +209,7 @@ def _scan(data, max_opcodes=MAX_OPCODES):
     whatever its length (kept off the common path: it costs)."""
     count = _walk(data)
     if count > max_opcodes:
-        _walk(data, _Heights())  # raises if too deep
+        _walk(data, Heights(MAX_DEPTH, ForbiddenPickle))  # raises if too deep
         raise ForbiddenPickle(f"pickle has more than {max_opcodes} opcodes")
 
 
