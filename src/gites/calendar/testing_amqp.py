@@ -198,7 +198,7 @@ def get_all(url, queue_name):
 
 def get_all_raw(url, queue_name):
     """Like :func:`get_all`, but the bodies as the broker holds them (bytes,
-    never decompressed nor decoded): [(body, content_type, headers)]."""
+    never decompressed nor decoded): [(body, content_type, headers, properties)]."""
     import amqp
 
     parts = urlsplit(url)
@@ -227,6 +227,7 @@ def get_all_raw(url, queue_name):
                     body,
                     properties.get("content_type"),
                     dict(properties.get("application_headers") or {}),
+                    properties,
                 )
             )
             channel.basic_ack(message.delivery_tag)

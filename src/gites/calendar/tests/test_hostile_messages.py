@@ -150,12 +150,49 @@ class KillersTest(HostileMessageTestBase):
             body,
             content_type=content_type,
             content_encoding="binary",
-            headers={"compression": "application/x-gzip"},
+            headers={"compression": "application/x-gzip", "x-hub": "kept"},
+            message_id="m-17",
+            correlation_id="c-17",
+            priority=3,
         )
         self.publish_good()
         self.assert_alive_and_good_applied()
         parked = self.assert_parked_once(body, "undecodable: error:")
+        # As it came, so that it can be replayed.
         self.assertEqual(parked[2]["compression"], "application/x-gzip")
+        self.assertEqual(parked[2]["x-hub"], "kept")
+        properties = parked[3]
+        self.assertEqual(
+            (properties["message_id"], properties["correlation_id"], properties["priority"]),
+            ("m-17", "c-17", 3),
+        )
+        self.assertEqual(properties["content_encoding"], "binary")
+
+    def test_compressed_but_invalid_is_parked_inflated_without_its_compression_header(self):
+        body = b'{"booking_type": "booked"}'
+        publish_message(
+            self.url, body, content_type=JSON, content_encoding="utf-8", compression="zlib"
+        )
+        self.publish_good()
+        self.assert_alive_and_good_applied()
+        parked = self.assert_parked_once(body, "missing field 'cgt_id'")
+        self.assertNotIn("compression", parked[2])
+        self.assertEqual(parked[2]["x-gites-original-compression"], "application/x-gzip")
+
+    def test_zlib_bomb_is_parked_without_inflating_it(self):
+        import zlib
+
+        bomb = zlib.compress(b" " * (50 * 1024 * 1024))
+        publish_message(
+            self.url,
+            bomb,
+            content_type=JSON,
+            content_encoding="binary",
+            headers={"compression": "application/x-gzip"},
+        )
+        self.publish_good()
+        self.assert_alive_and_good_applied()
+        self.assert_parked_once(bomb, "undecodable: BodyTooLarge: body inflates to more than")
 
     def test_unknown_compression_is_parked(self):
         body, content_type = hub_body("booked", "HAFF1234", D(2031, 6, 1), D(2031, 6, 1), 5)
