@@ -214,15 +214,29 @@ def write_plan(session, plan, now):
     return written
 
 
-def _upsert_nights(session, nights):
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(_NIGHT).values(nights)
-    statement = statement.on_conflict_do_update(
+def _upsert_statement(module):
+    statement = module.insert(_NIGHT)
+    return statement.on_conflict_do_update(
         index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
         set_={"change_id": statement.excluded.change_id},
     )
-    session.execute(statement)
+
+
+# Built once: sent with a list of parameters (executemany), SQLAlchemy
+# compiles it once and batches the rows (psycopg2's batch mode, see
+# db.engine_options); a ``.values(nights)`` statement was compiled anew for
+# every batch, which cost the daemon's drain more than the write itself.
+_UPSERT_NIGHTS = {
+    "postgresql": _upsert_statement(postgresql),
+    "sqlite": _upsert_statement(sqlite),
+}
+
+
+def _upsert_nights(session, nights):
+    if not nights:
+        return
+    dialect = session.get_bind().dialect.name
+    session.execute(_UPSERT_NIGHTS["postgresql" if dialect == "postgresql" else "sqlite"], nights)
 
 
 def record_state(session, heb_pk, old_state, new_state, origin, now):
