@@ -23,8 +23,8 @@ Only the domain and the db are imported here (no Plone).
 import dataclasses
 import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy.dialects import sqlite
 
 from gites.calendar.models import LIBRE, CalendarChange, NightSource, Reservation
 
@@ -214,29 +214,40 @@ def write_plan(session, plan, now):
     return written
 
 
-def _upsert_statement(module):
-    statement = module.insert(_NIGHT)
-    return statement.on_conflict_do_update(
-        index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
-        set_={"change_id": statement.excluded.change_id},
-    )
+# SQLite: one statement built once, sent with a list of parameters.
+_UPSERT_NIGHTS_SQLITE = sqlite.insert(_NIGHT)
+_UPSERT_NIGHTS_SQLITE = _UPSERT_NIGHTS_SQLITE.on_conflict_do_update(
+    index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
+    set_={"change_id": _UPSERT_NIGHTS_SQLITE.excluded.change_id},
+)
 
-
-# Built once: sent with a list of parameters (executemany), SQLAlchemy
-# compiles it once and batches the rows (psycopg2's batch mode, see
-# db.engine_options); a ``.values(nights)`` statement was compiled anew for
-# every batch, which cost the daemon's drain more than the write itself.
-_UPSERT_NIGHTS = {
-    "postgresql": _upsert_statement(postgresql),
-    "sqlite": _upsert_statement(sqlite),
-}
+# PostgreSQL: one statement of constant text whatever the number of nights,
+# the rows sent as three arrays.  A ``.values(nights)`` statement was
+# compiled anew for every batch and an executemany sent one upsert per
+# night: either cost the daemon's drain more than writing the nights
+# themselves.  A batch's plan names each night once, as ON CONFLICT needs.
+_UPSERT_NIGHTS_PG = text(
+    "INSERT INTO gites_calendar_night_source (heb_pk, day, change_id) "
+    "SELECT * FROM unnest(CAST(:heb_pks AS integer[]), CAST(:days AS date[]), "
+    "CAST(:change_ids AS bigint[])) "
+    "ON CONFLICT (heb_pk, day) DO UPDATE SET change_id = excluded.change_id"
+)
 
 
 def _upsert_nights(session, nights):
     if not nights:
         return
-    dialect = session.get_bind().dialect.name
-    session.execute(_UPSERT_NIGHTS["postgresql" if dialect == "postgresql" else "sqlite"], nights)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _UPSERT_NIGHTS_PG,
+            {
+                "heb_pks": [night["heb_pk"] for night in nights],
+                "days": [night["day"] for night in nights],
+                "change_ids": [night["change_id"] for night in nights],
+            },
+        )
+    else:
+        session.execute(_UPSERT_NIGHTS_SQLITE, nights)
 
 
 def record_state(session, heb_pk, old_state, new_state, origin, now):
