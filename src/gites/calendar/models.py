@@ -250,7 +250,11 @@ class NightSource(Base):
 
     Written by ``reservations.write_days`` next to the night itself, for
     every day a recorded change actually changed (a freed day keeps the
-    change that freed it).
+    change that freed it).  ``change_id`` has no FOREIGN KEY on purpose: its
+    per-row check (a key-share lock of the change row) tripled the cost of
+    the daemon's batches (make bench, drain); both tables are written
+    together by :func:`gites.calendar.history.write_plan`, and the retention
+    (``history.prune_batch``) deletes a change only once no night points at it.
     """
 
     __tablename__ = "gites_calendar_night_source"
@@ -258,7 +262,7 @@ class NightSource(Base):
     heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[datetime.date] = mapped_column(Date, primary_key=True)
     change_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("gites_calendar_change.id"), nullable=False, index=True
+        BigId, nullable=False, index=True
     )
 
 
