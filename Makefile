@@ -5,6 +5,9 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV_STAMP := bin/.gites-installed
+# The npm test tools (axe-core for the Chromium accessibility tests), pinned
+# by package-lock.json; `npm ci` again whenever either file changes.
+NODE_STAMP := node_modules/.stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint format pins bench install i18n clean
@@ -15,7 +18,11 @@ $(VENV_STAMP): setup.py constraints.txt
 	bin/python -m pip install -q -c constraints.txt -e '.[test,dev]'
 	touch $@
 
-install: $(VENV_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV_STAMP) $(NODE_STAMP)
 
 # Message catalogues: the .po files are committed, the .mo files are built.
 i18n: $(VENV_STAMP)
@@ -24,7 +31,7 @@ i18n: $(VENV_STAMP)
 run: $(VENV_STAMP) i18n
 	bin/python scripts/run.py
 
-test: $(VENV_STAMP) i18n
+test: $(VENV_STAMP) $(NODE_STAMP) i18n
 	bin/python scripts/run_tests.py $(TEST_ARGS)
 
 lint: $(VENV_STAMP)
@@ -43,4 +50,4 @@ bench: $(VENV_STAMP)
 	bin/python benchmarks/run.py
 
 clean:
-	rm -rf bin lib lib64 include share pyvenv.cfg var parts develop-eggs eggs .installed.cfg
+	rm -rf bin lib lib64 include share pyvenv.cfg var parts develop-eggs eggs .installed.cfg node_modules

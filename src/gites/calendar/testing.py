@@ -323,3 +323,16 @@ def link_member(session, member_id, pro_pk):
     from gites.calendar.owners import set_link
 
     return set_link(session, member_id, pro_pk, "test")
+
+
+def site_in_language(language):
+    """The site speaks ``language`` only, whatever the browser asks for."""
+    from plone import api
+
+    api.portal.set_registry_record("plone.default_language", language)
+    api.portal.set_registry_record("plone.available_languages", [language])
+
+
+def site_in_french():
+    """The site speaks French (its source language), whatever the catalogues hold."""
+    site_in_language("fr")

@@ -64,7 +64,15 @@ OWNER_TEXTS = {
     "stateLoue": _("widget_state_loue", default="Loué"),
     "stateIndisp": _("widget_state_indisp", default="Indisponible"),
     "typesLabel": _("widget_types_label", default="Type de période"),
-    "saved": _("widget_saved", default="Enregistré"),
+    # The live region's words once a range is saved: "{type}" is one of the
+    # state names above (or "Libre"), "{nights}" widget_night_one or
+    # widget_nights ("{count}" days: each day of a range is one night).
+    "savedRange": _(
+        "widget_saved_range", default="Enregistré : {type} du {start} au {end}, {nights}."
+    ),
+    "savedDay": _("widget_saved_day", default="Enregistré : {type} le {date}, {nights}."),
+    "nightOne": _("widget_night_one", default="1 nuit"),
+    "nights": _("widget_nights", default="{count} nuits"),
     "selectionStarted": _(
         "widget_selection_started", default="Début : {date}. Choisissez le dernier jour."
     ),

@@ -24,8 +24,8 @@ import transaction
 from gites.calendar import db
 from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import Reservation
-from gites.calendar.testing_browser import BrowserTestCase
-from gites.calendar.tests.test_views_owner import site_in_french
+from gites.calendar.testing import site_in_french
+from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -103,14 +103,15 @@ class CalendarEndToEndTestCase(BrowserTestCase):
     def expect_saved(self, action):
         """Run ``action``; wait for the addRange answer and the widget to settle."""
         with self.page.expect_response(
-            lambda r: "/addRange" in r.url and r.request.method == "POST"
+            lambda r: "/addRange" in r.url and r.request.method == "POST",
+            timeout=NAVIGATION_TIMEOUT_MS,  # a Plone write on a busy machine
         ) as info:
             action()
         self.assertEqual(info.value.status, 200, info.value.text())
         self.settle()
 
     def open_month(self):
-        self.page.goto(self.url(f"zone-membre/calendrier/month.html?pk={HEB_PK}"))
+        self.goto(f"zone-membre/calendrier/month.html?pk={HEB_PK}", ".gites-calendar")
         self.settle()
         return self.page.locator(".gites-calendar")
 
@@ -164,7 +165,7 @@ class CalendarEndToEndTestCase(BrowserTestCase):
         self.assertEqual(stored_rows(), expected)
 
         # After a reload the days come from the server, coloured by type.
-        self.page.reload()
+        self.reload(".gites-calendar [data-date]")
         self.settle()
         for date, (kind, _pro) in expected.items():
             expect(self.day(date)).to_have_class(has_class(f"is-{kind}"))
@@ -176,8 +177,10 @@ class CalendarEndToEndTestCase(BrowserTestCase):
         public = self.context.browser.new_context(locale="fr-BE")
         try:
             page = public.new_page()
-            page.goto(self.url(f"extern-calendar?pk={HEB_PK}"))
-            expect(page.locator(".gites-calendar")).to_have_attribute("aria-busy", "false")
+            page.goto(self.url(f"extern-calendar?pk={HEB_PK}"), wait_until="commit")
+            expect(page.locator(".gites-calendar")).to_have_attribute(
+                "aria-busy", "false", timeout=NAVIGATION_TIMEOUT_MS
+            )
             for date in expected:
                 cell = page.locator(f'.gites-calendar [data-date="{date}"]')
                 expect(cell).to_have_class(has_class("is-busy"))
@@ -193,7 +196,7 @@ class CalendarEndToEndTestCase(BrowserTestCase):
         self.day("2031-05-14").click()
         self.expect_saved(lambda: self.day("2031-05-21").click())
         self.assertEqual(stored_rows(), {})
-        self.page.reload()
+        self.reload(".gites-calendar [data-date]")
         self.settle()
         for date in expected:
             expect(self.day(date)).not_to_have_class(has_class("is-loue"))
@@ -222,14 +225,16 @@ class CalendarEndToEndTestCase(BrowserTestCase):
             f'<!DOCTYPE html><title>Gîte</title><iframe src="{frame_url}"'
             ' width="900" height="600"></iframe>'
         ) as other_site:
-            self.page.goto(other_site.url)
+            self.page.goto(other_site.url, wait_until="commit")
             self.check_framed_calendar()
 
     def check_framed_calendar(self):
         from playwright.sync_api import expect
 
         frame = self.page.frame_locator("iframe")
-        expect(frame.locator(".gites-calendar")).to_have_attribute("aria-busy", "false")
+        expect(frame.locator(".gites-calendar")).to_have_attribute(
+            "aria-busy", "false", timeout=NAVIGATION_TIMEOUT_MS
+        )
         expect(frame.locator('[data-date="2031-05-12"]')).to_have_class(has_class("is-busy"))
         expect(frame.locator('[data-date="2031-05-13"]')).to_have_class(has_class("is-busy"))
         expect(frame.locator('[data-date="2031-05-14"]')).not_to_have_class(has_class("is-busy"))
@@ -241,7 +246,7 @@ class CalendarEndToEndTestCase(BrowserTestCase):
     def test_extern_calendar_of_a_hidden_cottage_is_neutral(self):
         from playwright.sync_api import expect
 
-        response = self.page.goto(self.url("extern-calendar?pk=4242"))
+        response = self.page.goto(self.url("extern-calendar?pk=4242"), wait_until="commit")
         self.assertEqual(response.status, 200)
-        expect(self.page.locator(".gites-calendar-none")).to_be_visible()
+        self.wait_ready(".gites-calendar-none")
         expect(self.page.locator(".gites-calendar")).to_have_count(0)

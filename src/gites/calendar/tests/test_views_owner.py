@@ -30,6 +30,7 @@ from gites.calendar.testing import (
     integration_layers,
     link_member,
     on_both_databases,
+    site_in_french,
 )
 
 PASSWORD = "a-long-test-password-1"
@@ -46,12 +47,6 @@ def freeze_clock(testcase, now=FROZEN_NOW):
     patcher = mock.patch("gites.calendar.clock.now", return_value=now)
     patcher.start()
     testcase.addCleanup(patcher.stop)
-
-
-def site_in_french():
-    """The site speaks French (its source language), whatever the catalogues hold."""
-    api.portal.set_registry_record("plone.default_language", "fr")
-    api.portal.set_registry_record("plone.available_languages", ["fr"])
 
 
 def create_members(portal):
@@ -169,7 +164,7 @@ class TestMonthView(OwnerIntegrationTestCase):
         defaults = script[script.index("DEFAULT_TEXTS = {") : script.index("};")]
         self.assertEqual(set(texts), set(re.findall(r"^\s+(\w+):", defaults, re.M)))
         self.assertEqual(texts["loue"], "Loué")
-        self.assertEqual(texts["saved"], "Enregistré")
+        self.assertEqual(texts["savedRange"], "Enregistré : {type} du {start} au {end}, {nights}.")
         self.assertEqual(texts["months"][5], "juin")
 
     def test_widget_texts_in_dutch(self):
@@ -180,8 +175,8 @@ class TestMonthView(OwnerIntegrationTestCase):
         login(self.portal, OWNER)
         [texts] = self.widget_texts(self.view("month.html", pk=str(CGT_HEB))())
         self.assertEqual(
-            [texts[key] for key in ("loue", "indisp", "libre", "saved")],
-            ["Verhuurd", "Niet beschikbaar", "Vrij", "Opgeslagen"],
+            [texts[key] for key in ("loue", "indisp", "libre", "nights")],
+            ["Verhuurd", "Niet beschikbaar", "Vrij", "{count} nachten"],
         )
         self.assertEqual(texts["selectionStarted"], "Begin: {date}. Kies de laatste dag.")
 

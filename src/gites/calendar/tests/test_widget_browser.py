@@ -4,34 +4,22 @@ Headless Chromium (Debian's, via Playwright's sync API) drives the widget
 served by :mod:`gites.calendar.tests.widget_server`; no Plone is involved.
 The server is frozen on 2027-03-10 and pages show March and April 2027.
 
-Run: PYTHONPATH=src python -m unittest gites.calendar.tests.test_widget_browser -v
+Run: make test TEST_ARGS="-t test_widget_browser" (zope.testrunner sets up the layers).
 """
 
-import os
+import hashlib
 import re
 import unittest
 
 from plone.testing import Layer
 
-from gites.calendar.testing_browser import CHROMIUM_ARGS
-from gites.calendar.testing_browser import CHROMIUM_PATH as CHROMIUM
+from gites.calendar.testing_browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
 from gites.calendar.tests.widget_server import AUTHENTICATOR, WidgetServer
 
 try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # pragma: no cover -- reported as a skip, not an error
-    sync_playwright = None
-
-
-TIMEOUT_MS = 10000  # generous: CI machines are small and often busy
-
-
-def _skip_reason():
-    if sync_playwright is None:
-        return "playwright is not installed"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    return None
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover -- the Chromium layer reports it as a skip
+    expect = None
 
 
 def has_class(name):
@@ -39,28 +27,18 @@ def has_class(name):
 
 
 class WidgetBrowserLayer(Layer):
-    """One mock server and one browser for all the widget tests.
+    """The mock server, on the one Chromium of every browser test.
 
     A layer rather than setUpClass: zope.testrunner sets up layers, and runs
     each test on its own.
     """
 
+    defaultBases = (CHROMIUM,)
+
     def setUp(self):
-        reason = _skip_reason()
-        if reason:
-            self["browser_unavailable"] = reason
+        if self["chromium_unavailable"]:
             return
-        self["browser_unavailable"] = None
         self["server"] = WidgetServer().start()
-        self["playwright"] = sync_playwright().start()
-        try:
-            self["browser"] = self["playwright"].chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-        except Exception:
-            self["playwright"].stop()
-            self["server"].stop()
-            raise
         expect.set_options(timeout=TIMEOUT_MS)
         # One context for all tests (nothing is kept in cookies or storage);
         # a fresh page per test is enough isolation and much cheaper.
@@ -68,13 +46,14 @@ class WidgetBrowserLayer(Layer):
             viewport={"width": 1000, "height": 1000}, locale="fr-BE"
         )
         self["context"].set_default_timeout(TIMEOUT_MS)
+        self["context"].set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
 
     def tearDown(self):
-        if self["browser_unavailable"] is None:
+        if not self["chromium_unavailable"]:
             self["context"].close()
-            self["browser"].close()
-            self["playwright"].stop()
             self["server"].stop()
+            del self["context"]
+            del self["server"]
 
 
 WIDGET_BROWSER = WidgetBrowserLayer(name="gites.calendar:WidgetBrowser")
@@ -86,10 +65,11 @@ class WidgetBrowserTestCase(unittest.TestCase):
     layer = WIDGET_BROWSER
 
     def setUp(self):
-        reason = self.layer["browser_unavailable"]
+        reason = self.layer["chromium_unavailable"]
         if reason:
             # run_tests.py turns a skip into a failure under CI=true.
             raise unittest.SkipTest(reason)
+        expect.set_options(timeout=TIMEOUT_MS)
         self.server = self.layer["server"]
         self.context = self.layer["context"]
         self.server.reset()
@@ -104,9 +84,16 @@ class WidgetBrowserTestCase(unittest.TestCase):
     # -- helpers -----------------------------------------------------------
 
     def open(self, name="page.html", widget="#editable"):
-        self.page.goto(f"{self.server.url}/{name}")
-        self.settle(widget)
+        self.goto(name, widget)
         return self.page.locator(widget)
+
+    def goto(self, name, widget="#editable"):
+        """Open a test page: wait for the widget's first load, not for ``load``."""
+        self.page.goto(f"{self.server.url}/{name}", wait_until="commit")
+        expect(self.page.locator(f"{widget} [data-date]").first).to_be_visible(
+            timeout=NAVIGATION_TIMEOUT_MS
+        )
+        self.settle(widget)
 
     def settle(self, widget="#editable"):
         """Wait until the widget has no request in flight."""
@@ -159,10 +146,13 @@ class WidgetBrowserTestCase(unittest.TestCase):
         self.assertEqual(self.saves(), [self.expected_form("2027-03-16", "2027-03-18", "indisp")])
         call = self.server.calls[0]
         self.assertTrue(call["content_type"].startswith("application/x-www-form-urlencoded"))
-        expect(widget.locator(".gites-calendar-status")).to_have_text("Enregistré")
+        expect(widget.locator(".gites-calendar-status")).to_have_text(
+            "Enregistré : Indisponible du 16 au 18 mars 2027, 3 nuits."
+        )
 
         # What is shown after a reload comes from the server only.
-        self.page.reload()
+        self.page.reload(wait_until="commit")
+        expect(self.day("2027-03-16")).to_be_visible()
         self.settle()
         for date in ("2027-03-16", "2027-03-17", "2027-03-18"):
             expect(self.day(date)).to_have_class(has_class("is-indisp"))
@@ -255,12 +245,77 @@ class WidgetBrowserTestCase(unittest.TestCase):
         self.click_and_save("2027-05-03")
         self.assertEqual(self.saves(), [self.expected_form("2027-04-28", "2027-05-03", "loue")])
 
+    def test_saved_range_announced_in_words(self):
+        widget = self.open()
+        live = widget.locator('.gites-calendar-status[aria-live="polite"]')
+        self.click_and_save("2027-03-30", "2027-04-02")
+        expect(live).to_have_text("Enregistré : Loué du 30 mars au 2 avril 2027, 4 nuits.")
+        widget.get_by_role("button", name="Libre", exact=True).click()
+        self.click_and_save("2027-03-12", "2027-03-12")
+        expect(live).to_have_text("Enregistré : Libre le 12 mars 2027, 1 nuit.")
+        # Across a new year, both years are said.
+        widget.get_by_role("button", name="Indisponible", exact=True).click()
+        self.day("2027-04-20").focus()
+        self.page.keyboard.press("Enter")
+        for _ in range(9):
+            self.page.keyboard.press("PageDown")  # to 2028-01-20, paging the view
+        with self.page.expect_response(lambda r: r.url.endswith("/save")):
+            self.page.keyboard.press("Enter")
+        self.settle()
+        expect(live).to_have_text(
+            "Enregistré : Indisponible du 20 avril 2027 au 20 janvier 2028, 276 nuits."
+        )
+        self.assertEqual(self.saves()[-1], self.expected_form("2027-04-20", "2028-01-20", "indisp"))
+
+    def test_day_type_not_by_colour_alone(self):
+        """With every type painted the same grey (no text, no faint border
+        ring), each type still looks different from a free day (stripes,
+        corner mark), and says its state in words."""
+        with self.server.lock:
+            self.server.days["12"]["2027-03-29"] = "indisp"
+        self.open()
+        self.settle("#readonly")
+        self.page.add_style_tag(
+            content="""
+            .gites-calendar { --gc-loue-bg: #888; --gc-indisp-bg: #888; --gc-free-bg: #888;
+                              --gc-busy-bg: #888; }
+            .gites-calendar-day { color: transparent !important; transition: none !important;
+                                  box-shadow: none !important; }
+            """
+        )
+        self.page.mouse.move(0, 0)  # no hover colour
+        self.page.evaluate("document.activeElement && document.activeElement.blur()")
+
+        def shot(date, widget="#editable"):
+            png = self.day(date, widget).screenshot(animations="disabled")
+            return hashlib.sha256(png).hexdigest()  # short messages when it fails
+
+        # Same column (Mondays, Tuesdays): the same pixels for the same type.
+        self.assertEqual(shot("2027-03-16"), shot("2027-03-23"), "two free Tuesdays differ")
+        loue, free, indisp = shot("2027-03-15"), shot("2027-03-22"), shot("2027-03-29")
+        self.assertNotEqual(loue, free, "Loué looks like Libre without its colour")
+        self.assertNotEqual(indisp, free, "Indisponible looks like Libre without its colour")
+        self.assertNotEqual(loue, indisp, "Loué looks like Indisponible without its colour")
+        # The public widget: Occupé against Libre.
+        self.assertNotEqual(
+            shot("2027-03-15", "#readonly"), shot("2027-03-22", "#readonly"), "Occupé looks free"
+        )
+        # And in words, for screen readers.
+        for date, words in (
+            ("2027-03-15", "Loué"),
+            ("2027-03-29", "Indisponible"),
+            ("2027-03-22", "Libre"),
+        ):
+            expect(self.day(date)).to_have_attribute("aria-label", re.compile(f", {words}$"))
+        expect(self.day("2027-03-15", "#readonly")).to_have_attribute(
+            "aria-label", "15 mars 2027, Occupé"
+        )
+
     # -- errors ------------------------------------------------------------
 
     def test_server_400_shows_message_and_reverts(self):
         # The page believes it is the 5th (left open for days); the server knows better.
-        self.page.goto(f"{self.server.url}/page.html?today=2027-03-05")
-        self.settle()
+        self.goto("page.html?today=2027-03-05")
         before = self.stored()
         self.click_and_save("2027-03-06", "2027-03-08")
 
@@ -271,17 +326,20 @@ class WidgetBrowserTestCase(unittest.TestCase):
         for date in ("2027-03-06", "2027-03-07", "2027-03-08"):
             expect(self.day(date)).not_to_have_class(has_class("is-loue"))
             expect(self.day(date)).not_to_have_class(has_class("is-pending"))
-        expect(self.page.locator("#editable .gites-calendar-status")).not_to_have_text("Enregistré")
+        expect(self.page.locator("#editable .gites-calendar-status")).not_to_contain_text(
+            "Enregistré"
+        )
         self.assertEqual(self.stored(), before)
 
         # The next successful save clears the error.
         self.click_and_save("2027-03-20", "2027-03-21")
         expect(message).to_have_text("")
-        expect(self.page.locator("#editable .gites-calendar-status")).to_have_text("Enregistré")
+        expect(self.page.locator("#editable .gites-calendar-status")).to_have_text(
+            "Enregistré : Loué du 20 au 21 mars 2027, 2 nuits."
+        )
 
     def test_wrong_authenticator_403(self):
-        self.page.goto(f"{self.server.url}/page.html?auth=stale")
-        self.settle()
+        self.goto("page.html?auth=stale")
         self.click_and_save("2027-03-12", "2027-03-13")
         self.assertEqual(self.server.calls[0]["status"], 403)
         expect(self.page.locator("#editable .gites-calendar-message")).to_have_text(
@@ -508,7 +566,9 @@ class WidgetBrowserTestCase(unittest.TestCase):
         self.assertNotIn("2027-03-22", self.stored("12"))
 
     def test_init_later_with_i18n(self):
-        self.page.goto(f"{self.server.url}/blank.html")
+        self.page.goto(f"{self.server.url}/blank.html", wait_until="commit")
+        expect(self.page.locator("#host")).to_be_attached()
+        self.page.wait_for_function("() => window.GitesCalendar")  # the deferred script ran
         self.page.evaluate(
             """() => {
                 const node = document.createElement('div');

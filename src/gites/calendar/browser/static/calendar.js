@@ -28,7 +28,12 @@
     legendLabel: 'Légende',
     prevMonth: 'Mois précédent',
     nextMonth: 'Mois suivant',
-    saved: 'Enregistré',
+    // What the live region says once a range is saved; {type} is the
+    // state's name, {nights} one of nightOne / nights (the days of the range).
+    savedRange: 'Enregistré : {type} du {start} au {end}, {nights}.',
+    savedDay: 'Enregistré : {type} le {date}, {nights}.',
+    nightOne: '1 nuit',
+    nights: '{count} nuits',
     selectionStarted: 'Début : {date}. Choisissez le dernier jour.',
     selectionCancelled: 'Sélection annulée.',
     pastDay: 'Les jours passés ne peuvent pas être modifiés.',
@@ -84,6 +89,15 @@
 
   function weekday(iso) {
     return (parseDay(iso).getUTCDay() + 6) % 7; // Monday = 0 (Belgium)
+  }
+
+  function daysBetween(a, b) {
+    return Math.round((parseDay(b) - parseDay(a)) / 86400000);
+  }
+
+  // {name} placeholders of a translated text, each replaced once.
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all));
   }
 
   function localToday() {
@@ -377,8 +391,7 @@
         cell.className = classes.join(' ');
         cell.tabIndex = iso === this.focusDate ? 0 : -1;
 
-        const d = parseDay(iso);
-        let label = `${d.getUTCDate()} ${t.months[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+        let label = this.dayName(iso);
         if (iso === this.today) label += `, ${t.today}`;
         label += `, ${(kind && labels[kind]) || t.stateFree}`;
         cell.setAttribute('aria-label', label);
@@ -388,6 +401,32 @@
         if (this.editable && !past) cell.setAttribute('aria-selected', pending ? 'true' : 'false');
         else cell.removeAttribute('aria-selected');
       }
+    }
+
+    // "5 mars 2027"; with ``upTo`` (the end of a range) only what differs:
+    // "3" before "5 mars 2027", "28 avril" before "3 mai 2027".
+    dayName(iso, upTo) {
+      const d = parseDay(iso);
+      const day = d.getUTCDate();
+      if (upTo && upTo.slice(0, 7) === iso.slice(0, 7)) return String(day);
+      const month = `${day} ${this.t.months[d.getUTCMonth()]}`;
+      if (upTo && upTo.slice(0, 4) === iso.slice(0, 4)) return month;
+      return `${month} ${d.getUTCFullYear()}`;
+    }
+
+    // What a saved range did, in words: type, first and last day, nights.
+    savedText(range) {
+      const t = this.t;
+      const type = { loue: t.stateLoue, indisp: t.stateIndisp, libre: t.stateFree }[range.type];
+      const count = daysBetween(range.start, range.end) + 1;
+      const nights = count === 1 ? t.nightOne : fill(t.nights, { count });
+      if (count === 1) return fill(t.savedDay, { type, date: this.dayName(range.start), nights });
+      return fill(t.savedRange, {
+        type,
+        start: this.dayName(range.start, range.end),
+        end: this.dayName(range.end),
+        nights
+      });
     }
 
     /* ---- events ----------------------------------------------------------- */
@@ -462,8 +501,10 @@
       const cell = this.dayCell(event.target);
       const end = cell && this.selectable(cell.dataset.date) ? cell.dataset.date : this.hover;
       if (!end) return;
-      // A press and release on the first day is a plain click: wait for the end.
+      // A press and release on the first day is a plain click: wait for the
+      // end, and say so (a screen reader's tap is a click too).
       if (drag.second || end !== this.anchor) this.complete(this.anchor, end);
+      else this.announceStart(this.anchor);
     }
 
     onPointerCancel() {
@@ -556,10 +597,14 @@
         this.anchor = iso;
         this.hover = iso;
         this.paint();
-        this.announce(this.t.selectionStarted.replace('{date}', this.cells.get(iso).getAttribute('aria-label')));
+        this.announceStart(iso);
         return;
       }
       this.complete(this.anchor, iso);
+    }
+
+    announceStart(iso) {
+      this.announce(fill(this.t.selectionStarted, { date: this.cells.get(iso).getAttribute('aria-label') }));
     }
 
     cancelSelection() {
@@ -602,7 +647,7 @@
         else if (!error) applyRange(this.stored, overlay); // saved, but the re-fetch failed
         this.paint();
         if (error) this.setMessage(error);
-        else this.announce(this.t.saved);
+        else this.announce(this.savedText(overlay));
       });
     }
 
@@ -695,7 +740,7 @@
     /* ---- messages --------------------------------------------------------- */
 
     announce(text) {
-      // Emptying first makes a repeated text ("Enregistré" twice) heard again.
+      // Emptying first makes a repeated text (the same range twice) heard again.
       clearTimeout(this.statusTimer);
       this.statusEl.textContent = '';
       this.statusTimer = setTimeout(() => {
