@@ -50,6 +50,7 @@ from gites.calendar import calendarconfig, mails
 from gites.calendar.db import advisory_lock, lock_cottage, session_scope
 from gites.calendar.logsafe import one_line
 from gites.calendar.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
+from gites.calendar.reservations import bump_versions
 
 logger = logging.getLogger("gites.calendar.activity")
 
@@ -193,6 +194,7 @@ def block_cottages(session, pro_pk, today):
         calendarconfig.open_blocking(session, heb, today)
         blocked.append(heb.heb_pk)
     session.flush()
+    bump_versions(session, blocked)  # its days are no longer public
     return blocked
 
 

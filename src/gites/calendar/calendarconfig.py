@@ -26,6 +26,7 @@ from gites.calendar.models import (
     Hebergement,
     Proprio,
 )
+from gites.calendar.reservations import bump_versions
 
 # The choices an owner may make (the configuration form); ``bloque`` is set
 # by checkCalendarActivity only and left by reactivation.
@@ -100,6 +101,8 @@ def set_state(session, heb, state, today):
     elif state not in BLOCKED_STATES:
         close_blocking(session, heb, today)
     session.flush()
+    # The state decides whether visitors see the days: their ETag changes.
+    bump_versions(session, [heb.heb_pk])
 
 
 def owner_cottages_all(session, pro_pk):

@@ -11,19 +11,22 @@ Zope start-up, the daemon, the cron scripts and the tests call
 
 Processes without a Zope transaction (the daemon, the scripts) take plain
 sessions from :func:`new_session` on the same engine and commit themselves.
+
+A process that has not loaded Zope's component architecture (the daemon,
+the cron scripts: nothing of theirs needs it) keeps its engine in this
+module instead, and never imports z3c.saconfig nor zope.component: that
+import was a third of the daemon's start-up.  Either way the same engine
+serves the same calls; only Plone views use the named session.
 """
 
 import contextlib
+import sys
 import weakref
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
-from z3c.saconfig import GloballyScopedSession, named_scoped_session
-from z3c.saconfig.interfaces import IEngineFactory, IScopedSession
-from zope.component import getUtility, provideUtility, queryUtility
-from zope.interface import implementer
 
 from gites.calendar import logger
 from gites.calendar.config import mask_url
@@ -34,7 +37,33 @@ SESSION_NAME = "gites_wallons"
 # holds duplicates, initCalendarDatabase --remove-duplicates clears them first.
 RESERVATION_INDEX = "reservation_proprio_heb_day_uniq"
 
-Session_ = named_scoped_session(SESSION_NAME)
+# The engine of a process without the component architecture.
+_PLAIN = {}
+_SCOPED = {}
+
+
+def uses_components():
+    """Whether this process loaded Zope's component architecture (Zope, the
+    tests): then the engine and session are registered z3c.saconfig
+    utilities, as Plone views expect."""
+    return "zope.component" in sys.modules
+
+
+def _scoped_session():
+    """The named z3c.saconfig scoped session (made at first use)."""
+    scoped = _SCOPED.get("session")
+    if scoped is None:
+        from z3c.saconfig import named_scoped_session
+
+        scoped = _SCOPED.setdefault("session", named_scoped_session(SESSION_NAME))
+    return scoped
+
+
+def __getattr__(name):
+    # ``db.Session_``, as before, without importing z3c.saconfig at import.
+    if name == "Session_":
+        return _scoped_session()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def engine_options(url):
@@ -86,7 +115,6 @@ def make_engine(url):
     return engine
 
 
-@implementer(IEngineFactory)
 class FixedEngineFactory:
     """z3c.saconfig engine factory for an engine built once, at start-up."""
 
@@ -104,7 +132,18 @@ class FixedEngineFactory:
 
 
 def register_engine(engine):
-    """Register ``engine`` and the named session in the current registry."""
+    """Register ``engine`` and the named session in the current registry
+    (or, without the component architecture, keep the engine here)."""
+    if not uses_components():
+        _PLAIN["engine"] = engine
+        return engine
+    from z3c.saconfig import GloballyScopedSession
+    from z3c.saconfig.interfaces import IEngineFactory, IScopedSession
+    from zope.component import provideUtility
+    from zope.interface import classImplements
+
+    classImplements(FixedEngineFactory, IEngineFactory)
+    _PLAIN.clear()
     provideUtility(FixedEngineFactory(engine), provides=IEngineFactory, name=SESSION_NAME)
     provideUtility(
         GloballyScopedSession(engine=SESSION_NAME), provides=IScopedSession, name=SESSION_NAME
@@ -119,8 +158,9 @@ def forget_sessions():
     Sessions are kept per thread ident, and idents are reused: a new server
     thread must not inherit a session bound to a previous engine.
     """
-    Session_.remove()
-    registry = Session_.registry
+    scoped = _scoped_session()
+    scoped.remove()
+    registry = scoped.registry
     stale = getattr(registry, "registry", None)
     if isinstance(stale, dict):
         for session in list(stale.values()):
@@ -133,14 +173,27 @@ def configure_db(url):
 
     Calling it again with another URL replaces both.
     """
-    old = queryUtility(IEngineFactory, name=SESSION_NAME)
+    old = _PLAIN.get("engine")
     if old is not None:
-        old.reset()
+        old.dispose()
+    elif uses_components():
+        from z3c.saconfig.interfaces import IEngineFactory
+        from zope.component import queryUtility
+
+        factory = queryUtility(IEngineFactory, name=SESSION_NAME)
+        if factory is not None:
+            factory.reset()
     logger.info("database: %s", mask_url(url))
     return register_engine(make_engine(url))
 
 
 def get_engine():
+    engine = _PLAIN.get("engine")
+    if engine is not None:
+        return engine
+    from z3c.saconfig.interfaces import IEngineFactory
+    from zope.component import getUtility
+
     return getUtility(IEngineFactory, name=SESSION_NAME)()
 
 
@@ -192,7 +245,7 @@ def get_read_engine():
 
 def get_session():
     """The Zope-transaction-bound session (for Plone views)."""
-    return Session_()
+    return _scoped_session()()
 
 
 def new_session():

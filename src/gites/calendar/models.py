@@ -215,6 +215,21 @@ class OwnerLink(Base):
     set_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
 
 
+class CalendarVersion(Base):
+    """A counter per cottage, raised by every write of its calendar.
+
+    The validator (``ETag``) of the public answers is derived from it: the
+    legacy modification date is a day, so two changes in one day would
+    otherwise leave a stale answer looking fresh.  Raised in the writer's
+    transaction by :func:`gites.calendar.reservations.bump_versions`.
+    """
+
+    __tablename__ = "gites_calendar_version"
+
+    heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1)
+
+
 class IcalFeed(Base):
     """A calendar an owner imports into a cottage (Airbnb, Booking.com, Vrbo, Google...).
 

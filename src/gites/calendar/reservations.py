@@ -9,18 +9,19 @@ replaces the rows of the range, all in the caller's transaction.
 import dataclasses
 import datetime
 
-from sqlalchemy import bindparam, delete, insert, select
-from zope.i18n import interpolate
+from sqlalchemy import bindparam, delete, insert, select, text
 
 from gites.calendar import _
 from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
     RESERVATION_TYPES,
     SELECTION_TYPES,
+    CalendarVersion,
     Hebergement,
     OutboxMessage,
     Reservation,
 )
+from gites.calendar.statecache import CHANNEL, payload
 
 MAX_RANGE_DAYS = 731  # a range longer than two years is refused
 
@@ -38,6 +39,10 @@ class InvalidRange(ValueError):
         self.message = message
 
     def __str__(self):
+        # Imported here: the daemon (which parks such messages) then loads
+        # zope.i18n only if it ever has one to log.
+        from zope.i18n import interpolate
+
         default = getattr(self.message, "default", None) or str(self.message)
         return interpolate(default, getattr(self.message, "mapping", None) or {})
 
@@ -157,6 +162,33 @@ def write_days(session, changes, pro_fk, now):
     ]
     if rows:
         session.execute(insert(table), rows)
+    bump_versions(session, {heb_pk for heb_pk, _day in ordered})
+
+
+# One statement on PostgreSQL and SQLite alike (both know ON CONFLICT).
+_BUMP = text(
+    f"INSERT INTO {CalendarVersion.__tablename__} (heb_pk, version) VALUES (:heb_pk, 1)"
+    f" ON CONFLICT (heb_pk) DO UPDATE SET version = {CalendarVersion.__tablename__}.version + 1"
+)
+
+
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
+def bump_versions(session, heb_pks):
+    """Raise the calendar version of each cottage of ``heb_pks``.
+
+    Every writer of a calendar calls it in its own transaction (write_days
+    does for all writers of days): the public answers' ETag then changes
+    with the commit, even for a second change on the same day.
+    """
+    if not heb_pks:
+        return
+    session.execute(_BUMP, [{"heb_pk": heb_pk} for heb_pk in sorted(heb_pks)])
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit: each Zope process forgets the states it kept
+        # for revalidations (gites.calendar.statecache).
+        session.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload(heb_pks)})
 
 
 ONE_DAY = datetime.timedelta(days=1)

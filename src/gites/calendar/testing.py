@@ -17,10 +17,12 @@ never pass by skipping.  Tests derive from :class:`DatabaseTestCase` (or
 call :func:`require_layer`) to get that behaviour.
 """
 
+import contextlib
 import datetime
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 from plone.app.testing import (
     PLONE_FIXTURE,
@@ -32,7 +34,7 @@ from plone.app.testing import (
     setRoles,
 )
 from plone.testing import Layer
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 import transaction
 
 from gites.calendar import db
@@ -81,6 +83,12 @@ class DatabaseLayer(Layer):
         if self["db_unavailable"] is None:
             db.register_engine(self["engine"])
             empty_tables(self["engine"])
+            # Emptied without notifications: no state kept from a test before.
+            from gites.calendar.public import _STATE_CACHES
+
+            cache = _STATE_CACHES.get(db.get_read_engine())
+            if cache is not None:
+                cache.drop()
 
     def create_database(self):
         raise NotImplementedError
@@ -310,6 +318,67 @@ def add_cottage(
     )
     session.add(heb)
     return heb
+
+
+@contextlib.contextmanager
+def read_statements(engine):
+    """The list of the SQL statements the public reads send on ``engine``
+    while in the block, whichever path they take: SQLAlchemy's (recorded
+    by its cursor event) or the prepared statements on a raw psycopg2
+    cursor (:class:`gites.calendar.public.PreparedRead`, recorded as their
+    SELECT; the PREPARE a new connection sends once is not listed)."""
+    from gites.calendar import public
+
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    class Recording(public._PreparedReader):
+        def _run(self, prepared, values):
+            statements.append(prepared.sql)
+            return super()._run(prepared, values)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with mock.patch.object(public, "_PreparedReader", Recording):
+            yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def settle_state_cache(engine, generation, timeout=5.0):
+    """Wait until the read engine's state cache handled a notification sent
+    after it was at ``generation`` (PostgreSQL; nothing to wait for on other
+    databases).  Notifications are handled by another thread, a few
+    milliseconds after the commit: tests wait for it instead of sleeping."""
+    import time
+
+    from gites.calendar.public import state_cache
+
+    cache = state_cache(engine)
+    if cache is None:
+        return
+    deadline = time.monotonic() + timeout
+    while cache.generation == generation:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no calendar state notification within {timeout} s")
+        time.sleep(0.005)
+
+
+def wait_for_state_cache(engine, timeout=5.0):
+    """Wait until the read engine's state cache listens (PostgreSQL)."""
+    import time
+
+    from gites.calendar.public import state_cache
+
+    cache = state_cache(engine)
+    deadline = time.monotonic() + timeout
+    while cache is not None and not cache.live:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the state cache did not listen within {timeout} s")
+        time.sleep(0.005)
+    return cache
 
 
 def commit():

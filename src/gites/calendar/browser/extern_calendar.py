@@ -21,7 +21,7 @@ from gites.calendar import clock
 from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.db import get_session
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.public import visible_cottage
+from gites.calendar.public import etag_matches, make_etag, visible_cottage
 
 RESOURCES = "++resource++gites.calendar"
 DEFAULT_MONTHS = 3
@@ -65,6 +65,7 @@ class ExternCalendarBase(grok.View):
     """What both iframe pages share (not registered: no grok.name)."""
 
     grok.baseclass()
+    not_modified = False
 
     def prepare(self):
         prepare_embeddable(self.request)
@@ -90,6 +91,28 @@ class ExternCalendarBase(grok.View):
             "data-i18n": self.i18n_json,
         }
 
+    def validate(self, kind, content):
+        """Send the ETag of a page showing ``content``; 304 if it matches.
+
+        ``content``: everything the page shows besides its language and its
+        resources' address (the widgets' attributes hold the cottage, the
+        window, today and the texts); the template is covered by
+        :data:`gites.calendar.public.FORMAT_VERSION`.  The busy days are not
+        in the page (the widget fetches them): an owner's change leaves it
+        as it is.
+        """
+        etag = make_etag(kind, self.language, self.resources_url, content)
+        response = self.request.response
+        response.setHeader("ETag", etag)
+        if etag_matches(self.request.getHeader("If-None-Match"), etag):
+            self.not_modified = True
+            response.setStatus(304)
+
+    def _render_template(self):
+        if self.not_modified:  # the client's copy is current: no body
+            return ""
+        return super()._render_template()
+
 
 class ExternCalendar(ExternCalendarBase):
     """One cottage's busy days, read-only, for an iframe."""
@@ -106,4 +129,8 @@ class ExternCalendar(ExternCalendarBase):
         months = int_param(self.request.form, "months", MAX_WIDGET_MONTHS, DEFAULT_MONTHS)
         self.attributes = (
             self.widget(self.cottage, months, self.today.replace(day=1)) if self.cottage else None
+        )
+        self.validate(
+            "page",
+            (self.cottage.heb_nom, sorted(self.attributes.items())) if self.cottage else None,
         )

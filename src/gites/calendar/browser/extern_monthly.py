@@ -52,3 +52,6 @@ class ExternMonthlyCalendar(ExternCalendarBase):
             }
             for heb in cottages
         ]
+        self.validate(
+            "monthly", [(row["title"], sorted(row["attributes"].items())) for row in self.rows]
+        )

@@ -7,6 +7,12 @@ calendar is public (:mod:`gites.calendar.public`) has any; every other one
 gets the same empty answer, so nothing tells why.  Malformed parameters get
 ``400 {"error": "..."}``.
 
+Each answer carries an ``ETag`` (:func:`gites.calendar.public.make_etag` of
+the visible window and the cottage's state and calendar version); a request
+whose ``If-None-Match`` matches gets ``304`` with no body, without reading
+``reservation_proprio``: the cottage's state comes from the process's
+:mod:`gites.calendar.statecache` or one primary-key lookup.
+
 The owners' variant (all rows, with their types, not cached) is registered
 on the calendar folder (``IProprioCalendar``), a more specific context, so
 it wins there.
@@ -18,11 +24,12 @@ import json
 from five import grok
 from plone.base.interfaces import INavigationRoot
 from plone.transformchain.interfaces import DISABLE_TRANSFORM_REQUEST_KEY
+from zope.traversing.interfaces import IBeforeTraverseEvent
 
 from gites.calendar import clock
 from gites.calendar.db import get_read_engine
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.public import MAX_MONTHS, read_busy_days
+from gites.calendar.public import MAX_MONTHS, read_public_days
 
 # Busy days change when an owner saves: a visitor may see them a minute late,
 # not more.
@@ -69,6 +76,29 @@ def send_json(response, payload, status=200, cache_control=CACHE_CONTROL):
     return json.dumps(payload, separators=(",", ":"))
 
 
+def not_modified(response, cache_control=CACHE_CONTROL):
+    """304: the headers a cache needs to refresh its copy, no body."""
+    response.setStatus(304)
+    response.setHeader("Cache-Control", cache_control)
+    return ""
+
+
+@grok.subscribe(INavigationRoot, IBeforeTraverseEvent)
+def straight_to_the_view(root, event):
+    """``<root>/selectedDays`` is published as ``<root>/@@selectedDays``.
+
+    Under load, finding ``selectedDays`` by its bare name cost Zope an
+    attribute lookup through acquisition, the Dexterity container and the
+    skins before the view lookup; ``@@`` goes to the view at once, as
+    Plone's own ``@@ok`` does.  (An object named ``selectedDays`` in the
+    root would no longer shadow the view: there is none, the name is this
+    view's, SPEC §4.)
+    """
+    stack = event.request.get("TraversalRequestNameStack")
+    if stack and stack[-1] == "selectedDays":
+        stack[-1] = "@@selectedDays"
+
+
 class PublicSelectedDays(grok.View):
     """The busy days of a public calendar (JSON, anonymous, cached a minute)."""
 
@@ -91,5 +121,15 @@ class PublicSelectedDays(grok.View):
             return send_json(response, {"error": str(error)}, status=400, cache_control="no-store")
         # A pooled autocommit connection, not the session joined to the Zope
         # transaction: the answer is read-only, so it needs no transaction.
-        days = read_busy_days(get_read_engine(), heb_pk, first_day, months, today)
-        return send_json(response, {"rented": [day.isoformat() for day in days]})
+        etag, days = read_public_days(
+            get_read_engine(),
+            heb_pk,
+            first_day,
+            months,
+            today,
+            self.request.getHeader("If-None-Match"),
+        )
+        response.setHeader("ETag", etag)
+        if days is None:  # the client's copy is current: no body
+            return not_modified(response)
+        return send_json(response, {"rented": days})

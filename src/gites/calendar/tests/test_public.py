@@ -25,6 +25,7 @@ from gites.calendar.testing import (
     db_layers,
     functional_layers,
     on_both_databases,
+    read_statements,
 )
 
 TODAY = datetime.date(2030, 3, 10)
@@ -188,18 +189,11 @@ class TestPublicSelectedDays(ViewTestCase):
     def test_one_statement_outside_the_zope_transaction(self):
         # The read goes through a pooled connection of its own: one SELECT,
         # no ORM session joined to the Zope transaction (so no COMMIT).
-        statements = []
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement.split(None, 1)[0].upper())
-
         engine = db.get_read_engine()
         db.Session_.remove()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with read_statements(engine) as sent:
             status, data = self.json("selectedDays?hebPk=10&year=2030&month=3&range=3")
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+        statements = [statement.split(None, 1)[0].upper() for statement in sent]
         self.assertEqual(status, 200)
         self.assertEqual(len(data["rented"]), 4)
         self.assertEqual([s for s in statements if s not in ("BEGIN",)], ["SELECT"], statements)
