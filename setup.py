@@ -77,6 +77,7 @@ setup(
             "exportCalendarEvents = gites.calendar.scripts.export:main",
             "gitesCalendarDemo = gites.calendar.scripts.demo:main",
             "gitesCalendarOwnerLink = gites.calendar.scripts.ownerlink:main",
+            "calendarHistory = gites.calendar.scripts.history:main",
             "importIcalFeeds = gites.calendar.scripts.icalimport:main",
         ],
     },

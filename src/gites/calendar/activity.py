@@ -46,7 +46,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from gites.calendar import calendarconfig, mails
+from gites.calendar import calendarconfig, clock, history, mails
 from gites.calendar.db import advisory_lock, lock_cottage, session_scope
 from gites.calendar.logsafe import one_line
 from gites.calendar.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
@@ -177,21 +177,30 @@ def cottages_to_block(session, pro_pk):
     ]
 
 
-def block_cottages(session, pro_pk, today):
+SCRIPT_NAME = "checkCalendarActivity"  # the actor of its change-log rows
+
+
+def block_cottages(session, pro_pk, today, now=None):
     """Make the proprio's cottages ``bloque``, each with an open history row.
 
     The modification date is left as it is: it is the owner's last update,
     shown on his pages.  A ``non actif`` cottage keeps its open history row.
+    Each blocking is recorded in the change log (source ``activity``, no
+    nights: blocking changes the calendar's state, not its days).
     Returns the heb_pks blocked.
     """
+    now = now or clock.now()
+    origin = history.Origin(history.ACTIVITY, SCRIPT_NAME)
     blocked = []
     for heb in cottages_to_block(session, pro_pk):
         lock_cottage(session, heb.heb_pk)
         session.refresh(heb)
         if heb.heb_calendrier_proprio == BLOQUE:  # blocked meanwhile
             continue
+        old = heb.heb_calendrier_proprio
         heb.heb_calendrier_proprio = BLOQUE
         calendarconfig.open_blocking(session, heb, today)
+        history.record_state(session, heb.heb_pk, old, BLOQUE, origin, now)
         blocked.append(heb.heb_pk)
     session.flush()
     bump_versions(session, blocked)  # its days are no longer public
@@ -254,6 +263,7 @@ class Report:
     failed: list = dataclasses.field(default_factory=list)  # (Action, error)
     skipped: list = dataclasses.field(default_factory=list)  # Actions without e-mail
     blocked: list = dataclasses.field(default_factory=list)  # heb_pks
+    pruned: int = 0  # change-log rows removed (retention)
 
     @property
     def ok(self):
@@ -264,7 +274,8 @@ class Report:
         return (
             f"{reminders} reminders and {len(self.sent) - reminders} blocking mails sent,"
             f" {len(self.blocked)} cottages blocked, {len(self.failed)} failed,"
-            f" {len(self.skipped)} skipped (no e-mail)"
+            f" {len(self.skipped)} skipped (no e-mail),"
+            f" {self.pruned} change-log rows pruned"
         )
 
 
@@ -285,7 +296,9 @@ def process(action, settings, today, send=mails.send_mail, now=None):
         with session_scope() as session:
             record_mail(session, action, SENT, None, now)
             blocked = (
-                block_cottages(session, action.pro_pk, today) if action.kind == BLOCKING else []
+                block_cottages(session, action.pro_pk, today, now)
+                if action.kind == BLOCKING
+                else []
             )
     except SQLAlchemyError as error:
         first_line = str(error).splitlines()[0]
@@ -305,8 +318,23 @@ def run_lock(engine):
         yield
 
 
-def run(settings, today, dry_run=False, send=mails.send_mail, out=print):
-    """Do (or, with ``dry_run``, print) today's reminders and blockings.
+def prune_history(keep_days, now, batch=history.PRUNE_BATCH):
+    """Retention of the change log: remove the changes older than
+    ``keep_days`` (settings ``GITES_HISTORY_KEEP_DAYS``), one committed
+    transaction per ``batch`` rows, so a first run on a big log holds no
+    long lock.  Returns how many were removed."""
+    before = now - datetime.timedelta(days=keep_days)
+    total, after = 0, 0
+    while after is not None:
+        with session_scope() as session:
+            deleted, after = history.prune_batch(session, before, after, batch)
+        total += deleted
+    return total
+
+
+def run(settings, today, dry_run=False, send=mails.send_mail, out=print, now=None):
+    """Do (or, with ``dry_run``, print) today's reminders and blockings,
+    then prune the change log (not on a dry run).
 
     Logs one line per proprio action; returns a :class:`Report`.
     """
@@ -335,6 +363,11 @@ def run(settings, today, dry_run=False, send=mails.send_mail, out=print):
         else:
             report.failed.append((action, error))
             logger.error("%s: FAILED: %s", action.describe(), one_line(error))
+    try:
+        report.pruned = prune_history(settings.history_keep_days, now or clock.now())
+    except SQLAlchemyError as db_error:
+        # The mails are done; the pruning is tried again tomorrow.
+        logger.error("change-log retention failed: %s", str(db_error).splitlines()[0])
     return report
 
 

@@ -16,6 +16,7 @@ import hmac
 
 from sqlalchemy import select
 
+from gites.calendar import clock, history
 from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
     ACTIF,
@@ -83,11 +84,13 @@ def close_blocking(session, heb, today):
     return rows
 
 
-def set_state(session, heb, state, today):
+def set_state(session, heb, state, today, origin, now=None):
     """Give ``heb`` the calendar state ``state`` and keep its history right.
 
     Sets the modification date to ``today``; opens a history row when the
     calendar stops being in use, closes the open one when it is in use again.
+    A real change of state is recorded in the change log under ``origin``
+    (a row with no nights: no night changes).
     """
     if state not in (*OWNER_STATES, BLOQUE):
         raise ValueError(f"unknown calendar state {state!r}")
@@ -103,6 +106,7 @@ def set_state(session, heb, state, today):
     session.flush()
     # The state decides whether visitors see the days: their ETag changes.
     bump_versions(session, [heb.heb_pk])
+    history.record_state(session, heb.heb_pk, old, state, origin, now or clock.now())
 
 
 def owner_cottages_all(session, pro_pk):
@@ -114,12 +118,14 @@ def owner_cottages_all(session, pro_pk):
     )
 
 
-def apply_configuration(session, cottages, state, today):
-    """The configuration form's choice, applied to each of ``cottages``."""
+def apply_configuration(session, cottages, state, today, pro_pk, now=None):
+    """The configuration form's choice (by proprio ``pro_pk``), applied to
+    each of ``cottages``."""
     if state not in OWNER_STATES:
         raise ValueError(f"an owner cannot choose the calendar state {state!r}")
+    origin = history.Origin(history.CONFIGURATION, pro_pk)
     for heb in cottages:
-        set_state(session, heb, state, today)
+        set_state(session, heb, state, today, origin, now)
     return cottages
 
 
@@ -144,7 +150,7 @@ def find_by_reactivation_key(session, key):
     return proprio
 
 
-def reactivate(session, proprio, today):
+def reactivate(session, proprio, today, now=None):
     """``reactivation-calendrier``: every cottage of ``proprio`` in use again.
 
     For each cottage (public or not): modification date = today, ``bloque``
@@ -153,6 +159,7 @@ def reactivate(session, proprio, today):
     modification date again.  Returns the cottages.
     """
     cottages = owner_cottages_all(session, proprio.pro_pk)
+    origin = history.Origin(history.REACTIVATION, proprio.pro_pk)
     for heb in cottages:
         lock_cottage(session, heb.heb_pk)
         session.refresh(heb)
@@ -160,7 +167,7 @@ def reactivate(session, proprio, today):
         if state == BLOQUE:
             state = ACTIF
         if state in OWNER_STATES:
-            set_state(session, heb, state, today)
+            set_state(session, heb, state, today, origin, now)
         else:
             # No or an unknown state (legacy data): leave it, but the calendar
             # is not blocked, so no history row stays open.

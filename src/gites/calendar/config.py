@@ -32,6 +32,8 @@ class Settings:
     mail_from: str
     outbound_format: str
     heartbeat: int
+    # change-log retention (gites.calendar.history), in days
+    history_keep_days: int = 730
 
 
 def mask_url(url):
@@ -157,4 +159,5 @@ def load_settings(env=None, require_db=True):
         mail_from=mail_from,
         outbound_format=outbound_format,
         heartbeat=_int(env, "AMQP_HEARTBEAT", 30, minimum=0, maximum=3600),
+        history_keep_days=_int(env, "GITES_HISTORY_KEEP_DAYS", 730, minimum=1, maximum=36500),
     )

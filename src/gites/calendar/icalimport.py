@@ -17,14 +17,18 @@ calendar under the cottage lock:
   owns it and nobody changed it since;
 * past nights are never changed.
 
-"Nobody changed it since": the reservation row still has the type and the
-``res_date_cre`` the feed wrote; any other write (owner, hub) replaces the
-row and so the stamp.
+"Nobody changed it since": the change history
+(:func:`gites.calendar.history.night_sources`) says the last change of the
+night is this feed's (source ``ical``, actor the feed id), *and* the
+reservation row still has the type and the ``res_date_cre`` the feed wrote
+(a writer outside this package, such as the legacy application, leaves no
+history but replaces the row).
 
 Changes go through :func:`gites.calendar.reservations.apply_owner_change`
 (the owner pages' function: cottage lock, modification date, the one write
-path, the outbox row for the hub), one call per run of consecutive nights
-of one type.
+path ``write_days`` recording the change as ``Origin("ical", feed id)``,
+the outbox row for the hub), one call per run of consecutive nights of one
+type.
 """
 
 import concurrent.futures
@@ -34,7 +38,7 @@ import datetime
 from sqlalchemy import delete, select
 from zope.i18nmessageid import Message
 
-from gites.calendar import _, icalfetch, icalnights, logger
+from gites.calendar import _, history, icalfetch, icalnights, logger
 from gites.calendar.db import lock_cottage
 from gites.calendar.logsafe import one_line
 from gites.calendar.models import (
@@ -246,13 +250,17 @@ def _current(session, heb_pk, days):
     return {res_date.date(): (res_type, created) for res_date, res_type, created in rows}
 
 
-def _untouched(claim, current):
-    """The night still holds what the feed wrote (nobody changed it since)."""
+def _untouched(claim, current, source):
+    """The night still holds what the feed wrote (nobody changed it since):
+    its last recorded change is this feed's and the row is the one it wrote."""
     return (
         claim.state == OWNED
         and claim.set_at is not None
         and current is not None
         and current == (claim.res_type, claim.set_at)
+        and source is not None
+        and source.source == history.ICAL
+        and source.actor == str(claim.feed_id)
     )
 
 
@@ -293,12 +301,18 @@ def reconcile(session, feed, wanted, now):
     }
     for day in [d for d in claims if d < today]:  # past: forget, never change
         session.delete(claims.pop(day))
-    current = _current(session, heb.heb_pk, set(wanted) | set(claims))
+    every_day = set(wanted) | set(claims)
+    current = _current(session, heb.heb_pk, every_day)
+    sources = (
+        history.night_sources(session, heb.heb_pk, min(every_day), max(every_day))
+        if every_day
+        else {}
+    )
     changes = {}
     for day, kind in wanted.items():
         claim = claims.get(day)
         there = current.get(day)
-        if claim is not None and _untouched(claim, there):
+        if claim is not None and _untouched(claim, there, sources.get(day)):
             if kind != claim.res_type:
                 changes[day] = kind
             claim.res_type, claim.missing = kind, 0
@@ -324,14 +338,15 @@ def reconcile(session, feed, wanted, now):
         claim.missing = (claim.missing or 0) + 1
         if claim.missing < MISSING_TO_FREE and claim.state == OWNED:
             continue
-        if _untouched(claim, current.get(day)):
+        if _untouched(claim, current.get(day), sources.get(day)):
             changes[day] = LIBRE
         session.delete(claim)
         del claims[day]
     applied = Applied()
+    origin = history.Origin(history.ICAL, feed.id)
     for first, last, kind in runs_of(changes):
         apply_owner_change(
-            session, heb, RangeChange(heb.heb_pk, first, last, kind), heb.heb_pro_fk, now
+            session, heb, RangeChange(heb.heb_pk, first, last, kind), heb.heb_pro_fk, now, origin
         )
     for day, kind in changes.items():
         if kind == LIBRE:

@@ -215,6 +215,53 @@ class OwnerLink(Base):
     set_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
 
 
+class CalendarChange(Base):
+    """One applied change of a cottage's calendar (see gites.calendar.history).
+
+    Nights: ``first_day``..``last_day`` is the range the writer asked for,
+    ``new_type`` loue / indisp / libre, ``changed_days`` how many of its days
+    really changed (a row is written only when some did).  A calendar state
+    change (``non actif``, ``bloque``, ``actif``...) has no days: ``first_day``
+    and ``last_day`` are NULL, ``changed_days`` 0, ``new_type`` the state.
+    """
+
+    __tablename__ = "gites_calendar_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    heb_pk: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_day: Mapped[datetime.date | None] = mapped_column(Date)
+    last_day: Mapped[datetime.date | None] = mapped_column(Date)
+    new_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(128))
+    changed_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    changed_days: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    __table_args__ = (
+        # the history of a cottage, newest first
+        Index("gites_calendar_change_heb", "heb_pk", "id"),
+        # retention (checkCalendarActivity)
+        Index("gites_calendar_change_at", "changed_at"),
+    )
+
+
+class NightSource(Base):
+    """Which change last set each night: provenance in one range read.
+
+    Written by ``reservations.write_days`` next to the night itself, for
+    every day a recorded change actually changed (a freed day keeps the
+    change that freed it).
+    """
+
+    __tablename__ = "gites_calendar_night_source"
+
+    heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[datetime.date] = mapped_column(Date, primary_key=True)
+    change_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("gites_calendar_change.id"), nullable=False, index=True
+    )
+
+
 class CalendarVersion(Base):
     """A counter per cottage, raised by every write of its calendar.
 

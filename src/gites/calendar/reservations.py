@@ -11,7 +11,7 @@ import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, text
 
-from gites.calendar import _
+from gites.calendar import _, history
 from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
     RESERVATION_TYPES,
@@ -123,22 +123,33 @@ class RangeChange:
     selection_type: str  # loue | indisp | libre
 
 
-def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now):
+def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now, origin):
     """Replace the rows of the given days (the cottage must be locked)."""
-    write_days(session, {(heb_pk, day): selection_type for day in day_list}, pro_fk, now)
+    return write_days(
+        session, {(heb_pk, day): selection_type for day in day_list}, pro_fk, now, origin
+    )
 
 
-def write_days(session, changes, pro_fk, now):
+def write_days(session, changes, pro_fk, now, origin):
     """Set many (cottage, day) at once: ``changes`` maps them to a selection type.
 
-    The cottages must be locked.  Two statements whatever the size: one
-    DELETE per run of consecutive days of a cottage, sent as one
+    ``origin``: who makes the change, a :class:`gites.calendar.history.Origin`,
+    or {(cottage, day): Origin} when a batch mixes writers (the hub's
+    notifications).  The change is recorded in the change log in the same
+    transaction (:mod:`gites.calendar.history`): one row per (cottage,
+    origin, type) whose days really changed; nothing when none did.
+    Returns the :class:`~gites.calendar.history.ChangeRow` written.
+
+    The cottages must be locked.  Nights: one SELECT of the current types,
+    one DELETE per run of consecutive days of a cottage, sent as one
     ``executemany`` (psycopg2's batch mode: one round trip per 100 runs,
-    see db.engine_options), then one multi-row INSERT of the days whose
-    type is a reservation (``libre`` only deletes).
+    see db.engine_options), one multi-row INSERT of the days whose type is
+    a reservation (``libre`` only deletes); then, when some day changed,
+    the change rows (one INSERT) and their nights (one upsert).
     """
     if not changes:
-        return
+        return []
+    plan = history.plan_nights(session, changes, origin)
     table = Reservation.__table__
     ordered = sorted(changes)
     runs = []
@@ -163,6 +174,7 @@ def write_days(session, changes, pro_fk, now):
     if rows:
         session.execute(insert(table), rows)
     bump_versions(session, {heb_pk for heb_pk, _day in ordered})
+    return history.write_plan(session, plan, now)
 
 
 # One statement on PostgreSQL and SQLite alike (both know ON CONFLICT).
@@ -208,12 +220,14 @@ def touch_cottage(session, heb_pk, today):
     )
 
 
-def apply_owner_change(session, heb, change, pro_pk, now):
+def apply_owner_change(session, heb, change, pro_pk, now, origin=None):
     """An owner's range (SPEC §3 addRange), in the caller's transaction.
 
     Locks the cottage, sets its modification date, replaces the rows, and
     queues the change for the hub in the outbox (same transaction).  Returns
-    the outbox row, or None when nothing is to be sent.
+    the outbox row, or None when nothing is to be sent.  ``origin``: who
+    makes the change on the owner's behalf (the iCal import:
+    ``Origin(ICAL, feed id)``); default the owner ``pro_pk``.
     """
     today = now.date()
     check_range(change.start, change.end, change.selection_type, earliest=today)
@@ -227,7 +241,13 @@ def apply_owner_change(session, heb, change, pro_pk, now):
         )
     touch_cottage(session, heb.heb_pk, today)
     replace_days(
-        session, heb.heb_pk, days(change.start, change.end), change.selection_type, pro_pk, now
+        session,
+        heb.heb_pk,
+        days(change.start, change.end),
+        change.selection_type,
+        pro_pk,
+        now,
+        origin or history.Origin(history.OWNER, pro_pk),
     )
     return queue_for_hub(session, heb, change, now)
 

@@ -93,7 +93,9 @@ class ConfigurationForm(form.Form):
             return
         session = get_session()
         cottages = owner_cottages_all(session, self.pro_pk)
-        apply_configuration(session, cottages, data["calendar_config"], clock.today())
+        apply_configuration(
+            session, cottages, data["calendar_config"], clock.today(), self.pro_pk, clock.now()
+        )
         self.state = data["calendar_config"]
         self.status = _("configuration_saved", default="Votre configuration a été enregistrée.")
 

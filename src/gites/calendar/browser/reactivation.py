@@ -41,6 +41,6 @@ class Reactivation(grok.View):
         if proprio is None:
             response.setStatus(404)
             return
-        reactivate(session, proprio, clock.today())
+        reactivate(session, proprio, clock.today(), clock.now())
         self.reactivated = True
         self.calendar_url = f"{owner.portal_url()}/zone-membre/calendrier"

@@ -79,6 +79,26 @@ OWNER_TEXTS = {
     "selectionCancelled": _("widget_selection_cancelled", default="Sélection annulée."),
     "pastDay": _("widget_past_day", default="Les jours passés ne peuvent pas être modifiés."),
     "errorSave": _("widget_error_save", default="L'enregistrement a échoué. Veuillez réessayer."),
+    # Who set a busy day (the change log, gites.calendar.history), shown on
+    # focus and hover and read as the day's description: "{type}" a state
+    # name, "{date}" dd/mm/yyyy, "{time}" HH:MM, "{actor}" the hub's
+    # notification number or the imported calendar's name.
+    "originMine": _("widget_origin_mine", default="{type} — par vous, le {date} à {time}"),
+    "originOwner": _(
+        "widget_origin_owner", default="{type} — par le propriétaire, le {date} à {time}"
+    ),
+    "originHub": _(
+        "widget_origin_hub",
+        default="{type} — par la centrale de réservation (notification {actor}),"
+        " le {date} à {time}",
+    ),
+    "originIcal": _(
+        "widget_origin_ical",
+        default="{type} — importé de votre calendrier {actor}, le {date} à {time}",
+    ),
+    "originOps": _(
+        "widget_origin_ops", default="{type} — par les Gîtes de Wallonie, le {date} à {time}"
+    ),
 }
 
 

@@ -31,6 +31,7 @@ import datetime
 
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 
+from gites.calendar.history import HUB, Origin
 from gites.calendar.models import Hebergement, HubApplied
 from gites.calendar.reservations import check_range, days, write_days
 
@@ -119,7 +120,7 @@ def apply_hub_batch(session, bookings, now):
         }
         for heb_pk, notf_id, start, end in connection.execute(_HISTORY, params):
             history[heb_pk].append((notf_id, start, end))
-    outcomes, changes, records = [], {}, []
+    outcomes, changes, origins, records = [], {}, {}, []
     for booking in bookings:
         heb_pk = cottages.get(booking.cgt_id)
         if heb_pk is None:
@@ -130,8 +131,13 @@ def apply_hub_batch(session, bookings, now):
         outcomes.append(outcome)
         if outcome == DUPLICATE:
             continue
+        origin = Origin(HUB, booking.notf_id)
         for day in wanted:
             changes[heb_pk, day] = booking.res_type
+            # re-inserted so that the batch's order of application is the
+            # order the change log sees (history.plan_nights)
+            origins.pop((heb_pk, day), None)
+            origins[heb_pk, day] = origin
         applied.append((booking.notf_id, booking.start, booking.end))
         records.append(
             {
@@ -143,7 +149,10 @@ def apply_hub_batch(session, bookings, now):
             }
         )
     if records:
-        write_days(session, changes, None, now)
+        # The change log gets the batch's net effect: one row per notification
+        # whose days really changed (a notification whose days a later one
+        # of the same batch overwrote records nothing).
+        write_days(session, changes, None, now, origins)
         touched = sorted({record["heb_pk"] for record in records})
         connection.execute(_TOUCH, {"pks": touched, "today": now.date()})
         connection.execute(_RECORD, records)

@@ -63,6 +63,7 @@ class Renderer(base.Renderer):
         return [
             {
                 "url": f"{base_url}/month.html?pk={heb.heb_pk}",
+                "history_url": f"{base_url}/history.html?pk={heb.heb_pk}",
                 "title": heb.heb_nom or str(heb.heb_pk),
             }
             for heb in self.cottages

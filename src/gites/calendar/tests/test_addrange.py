@@ -291,7 +291,19 @@ class TestAddRange(OwnerFunctionalTestCase):
         self.assertEqual(browser.headers["status"], "200 OK")
         self.assertEqual(
             json.loads(browser.contents),
-            {"rented": ["2030-06-15", "2030-06-16", "2030-06-17"], "type": ["indisp"] * 3},
+            {
+                "rented": ["2030-06-15", "2030-06-16", "2030-06-17"],
+                "type": ["indisp"] * 3,
+                "origin": [
+                    {
+                        "source": "owner",
+                        "actor": str(OWNER_PK),
+                        "at": FROZEN_NOW.strftime("%Y-%m-%dT%H:%M"),
+                        "mine": True,
+                    }
+                ]
+                * 3,
+            },
         )
         anonymous = self.browser()
         anonymous.open(f"{self.calendar_url}/selectedDays?hebPk={CGT_HEB}")

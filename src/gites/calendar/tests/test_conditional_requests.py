@@ -16,6 +16,7 @@ import transaction
 
 from gites.calendar import db, public
 from gites.calendar.calendarconfig import apply_configuration
+from gites.calendar.history import OWNER, Origin
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import APPLIED, apply_hub_booking
 from gites.calendar.models import ACTIF, LOUE, NON_ACTIF, Hebergement
@@ -34,6 +35,7 @@ from gites.calendar.testing import (
 )
 
 NOW = datetime.datetime(2030, 3, 10, 9, 0)
+OWNER_1 = Origin(OWNER, 1)
 DAYS = "selectedDays?hebPk=10&year=2030&month=3&range=3"
 # The exact bytes of DAYS for the rows of setUp (the answer's format is part
 # of the contract: a cache must never mix two formats under one validator).
@@ -64,8 +66,9 @@ class ConditionalTestCase(DatabaseTestCase):
                 LOUE,
                 1,
                 NOW,
+                OWNER_1,
             )
-            replace_days(session, heb_pk, [day("2030-04-02")], "indisp", 1, NOW)
+            replace_days(session, heb_pk, [day("2030-04-02")], "indisp", 1, NOW, OWNER_1)
         transaction.commit()
         settle_state_cache(db.get_read_engine(), generation)
         clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
@@ -231,7 +234,9 @@ class TestSelectedDaysValidator(ConditionalTestCase):
         def configure(state):
             def write():
                 session = db.get_session()
-                apply_configuration(session, [session.get(Hebergement, 10)], state, NOW.date())
+                apply_configuration(
+                    session, [session.get(Hebergement, 10)], state, NOW.date(), 1, NOW
+                )
                 transaction.commit()
 
             return write

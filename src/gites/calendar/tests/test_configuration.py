@@ -67,19 +67,21 @@ class TestCalendarConfig(OwnerIntegrationTestCase):
         cottages = calendarconfig.owner_cottages_all(self.session, OWNER_PK)
         self.assertEqual([h.heb_pk for h in cottages], list(OWN))
         day1, day2 = datetime.date(2030, 3, 1), datetime.date(2030, 3, 11)
-        calendarconfig.apply_configuration(self.session, cottages, "non actif", day1)
-        calendarconfig.apply_configuration(self.session, cottages, "non actif", day1)  # no 2nd row
+        calendarconfig.apply_configuration(self.session, cottages, "non actif", day1, 1)
+        calendarconfig.apply_configuration(
+            self.session, cottages, "non actif", day1, 1
+        )  # no 2nd row
         for pk in OWN:
             self.assertEqual(self.heb(pk).heb_calendrier_proprio, "non actif")
             self.assertEqual(history(self.session, pk), [(day1, None, None)])
-        calendarconfig.apply_configuration(self.session, cottages, "searchactif", day2)
+        calendarconfig.apply_configuration(self.session, cottages, "searchactif", day2, 1)
         for pk in OWN:
             self.assertEqual(self.heb(pk).heb_calendrier_proprio, "searchactif")
             self.assertEqual(self.heb(pk).heb_calendrier_proprio_date_maj, day2)
             self.assertEqual(history(self.session, pk), [(day1, day2, 10)])
         self.assertEqual(history(self.session, OTHER_HEB), [])
         with self.assertRaises(ValueError):
-            calendarconfig.apply_configuration(self.session, cottages, "bloque", day2)
+            calendarconfig.apply_configuration(self.session, cottages, "bloque", day2, 1)
 
 
 @on_both_databases(functional_layers())

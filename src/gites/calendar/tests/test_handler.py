@@ -6,6 +6,7 @@ import random
 from sqlalchemy import func, select
 
 from gites.calendar import db
+from gites.calendar.history import OWNER, Origin
 from gites.calendar.messaging import handler
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.models import Hebergement, HubApplied, Reservation
@@ -18,6 +19,7 @@ from gites.calendar.testing import (
     on_both_databases,
 )
 
+OWNER_1 = Origin(OWNER, 1)
 NOW = datetime.datetime(2031, 5, 10, 14, 30)
 D = datetime.date
 
@@ -69,7 +71,7 @@ class ApplyHubBookingTest(DatabaseTestCase):
 
     def test_unavailable_replaces_and_available_frees(self):
         with db.session_scope() as session:
-            replace_days(session, 10, days(D(2031, 6, 1), D(2031, 6, 10)), "loue", 1, NOW)
+            replace_days(session, 10, days(D(2031, 6, 1), D(2031, 6, 10)), "loue", 1, NOW, OWNER_1)
         self.apply(
             booking("unavailable", D(2031, 6, 3), D(2031, 6, 4), 5),
             booking("available", D(2031, 6, 8), D(2031, 6, 12), 6),
@@ -215,7 +217,7 @@ class ApplyHubBatchTest(DatabaseTestCase):
             session.execute(Reservation.__table__.delete())
             session.execute(HubApplied.__table__.delete())
             for (heb_pk, day), res_type in owner_rows.items():
-                replace_days(session, heb_pk, [day], res_type, 1, NOW)
+                replace_days(session, heb_pk, [day], res_type, 1, NOW, OWNER_1)
 
     def table(self):
         with db.session_scope() as session:

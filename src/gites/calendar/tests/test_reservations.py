@@ -6,6 +6,7 @@ import unittest
 from sqlalchemy import func, select
 
 from gites.calendar import db
+from gites.calendar.history import OPS, Origin
 from gites.calendar.models import Hebergement, OutboxMessage, Reservation
 from gites.calendar.reservations import (
     InvalidRange,
@@ -108,7 +109,13 @@ class TestOwnerChange(DatabaseTestCase):
         with db.session_scope() as session:
             db.lock_cottage(session, 10)
             replace_days(
-                session, 10, [D(2030, 6, 1), D(2030, 6, 3), D(2030, 6, 5)], "indisp", None, NOW
+                session,
+                10,
+                [D(2030, 6, 1), D(2030, 6, 3), D(2030, 6, 5)],
+                "indisp",
+                None,
+                NOW,
+                Origin(OPS, "test"),
             )
         self.assertEqual(
             [kind for _, kind in self.rows(10)], ["indisp", "loue", "indisp", "loue", "indisp"]

@@ -38,6 +38,12 @@
     selectionCancelled: 'Sélection annulée.',
     pastDay: 'Les jours passés ne peuvent pas être modifiés.',
     errorSave: "L'enregistrement a échoué. Veuillez réessayer.",
+    // Who set a busy day (owner pages): {type} {date} {time} {actor}.
+    originMine: '{type} — par vous, le {date} à {time}',
+    originOwner: '{type} — par le propriétaire, le {date} à {time}',
+    originHub: '{type} — par la centrale de réservation (notification {actor}), le {date} à {time}',
+    originIcal: '{type} — importé de votre calendrier {actor}, le {date} à {time}',
+    originOps: '{type} — par les Gîtes de Wallonie, le {date} à {time}',
     errorLoad: "Le calendrier n'a pas pu être chargé."
   };
 
@@ -161,6 +167,7 @@
       this.focusDate = this.inView(this.today) ? this.today : this.firstShownDay();
 
       this.stored = new Map(); // iso -> 'loue' | 'indisp' | 'busy', as the server says
+      this.origins = new Map(); // iso -> the change that set the day (owner pages)
       this.overlays = []; // optimistic ranges not yet confirmed by a re-fetch
       this.anchor = null; // first day of a pending selection
       this.hover = null; // other end of the pending selection while choosing
@@ -230,7 +237,13 @@
       this.messageEl = el('div', {
         class: 'gites-calendar-message', 'aria-live': 'assertive', 'aria-atomic': 'true'
       });
-      root.append(this.statusEl, this.messageEl);
+      // Who set each busy day: a visible tip for the day under focus or the
+      // pointer (hidden from screen readers, which read the same words as
+      // the day's description, from hidden nodes referenced by
+      // aria-describedby).
+      this.tipEl = el('div', { class: 'gites-calendar-tip', 'aria-hidden': 'true', hidden: '' });
+      this.descriptionsEl = el('div', { class: 'gites-calendar-descriptions', hidden: '' });
+      root.append(this.statusEl, this.messageEl, this.tipEl, this.descriptionsEl);
     }
 
     setupToolbar() {
@@ -378,6 +391,7 @@
       const state = this.displayState();
       const range = this.pendingRange();
       const labels = { loue: t.stateLoue, indisp: t.stateIndisp, busy: t.stateBusy };
+      const descriptions = document.createDocumentFragment();
       for (const [iso, cell] of this.cells) {
         const kind = state.get(iso);
         const past = iso < this.today;
@@ -396,11 +410,61 @@
         label += `, ${(kind && labels[kind]) || t.stateFree}`;
         cell.setAttribute('aria-label', label);
 
+        const origin = kind && kind === this.stored.get(iso) ? this.originText(kind, this.origins.get(iso)) : '';
+        if (origin) {
+          const id = `${this.uid}-o-${iso}`;
+          descriptions.append(el('span', { id }, origin));
+          cell.setAttribute('aria-describedby', id);
+          cell.dataset.origin = origin;
+        } else {
+          cell.removeAttribute('aria-describedby');
+          delete cell.dataset.origin;
+        }
+
         if (past) cell.setAttribute('aria-disabled', 'true');
         else cell.removeAttribute('aria-disabled');
         if (this.editable && !past) cell.setAttribute('aria-selected', pending ? 'true' : 'false');
         else cell.removeAttribute('aria-selected');
       }
+      this.descriptionsEl.replaceChildren(descriptions);
+      if (this.tipCell) this.showTip(this.tipCell);
+    }
+
+    // "Loué — par vous, le 02/12/2026 à 14:05": who set a day, or ''.
+    originText(kind, origin) {
+      const t = this.t;
+      if (!origin || typeof origin !== 'object') return '';
+      const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(origin.at || '');
+      if (!m) return '';
+      const template = origin.mine ? t.originMine
+        : { owner: t.originOwner, hub: t.originHub, ical: t.originIcal }[origin.source] || t.originOps;
+      return fill(template, {
+        type: { loue: t.stateLoue, indisp: t.stateIndisp }[kind] || t.stateBusy,
+        date: `${m[3]}/${m[2]}/${m[1]}`,
+        time: `${m[4]}:${m[5]}`,
+        actor: origin.name || origin.actor || ''
+      });
+    }
+
+    showTip(cell) {
+      const text = cell && this.root.contains(cell) ? cell.dataset.origin : '';
+      this.tipCell = cell;
+      if (!text) {
+        this.tipEl.hidden = true;
+        return;
+      }
+      this.tipEl.textContent = text;
+      this.tipEl.hidden = false;
+      const box = this.root.getBoundingClientRect();
+      const at = cell.getBoundingClientRect();
+      const left = Math.max(0, Math.min(at.left - box.left, box.width - this.tipEl.offsetWidth));
+      this.tipEl.style.left = `${left}px`;
+      this.tipEl.style.top = `${at.bottom - box.top + 4}px`;
+    }
+
+    hideTip() {
+      this.tipCell = null;
+      this.tipEl.hidden = true;
     }
 
     // "5 mars 2027"; with ``upTo`` (the end of a range) only what differs:
@@ -445,6 +509,17 @@
           this.focusDate = cell.dataset.date;
           this.paint();
         }
+        if (cell) this.showTip(cell);
+      });
+      this.monthsEl.addEventListener('focusout', () => this.hideTip());
+      this.monthsEl.addEventListener('pointerover', (event) => {
+        const cell = this.dayCell(event.target);
+        if (cell) this.showTip(cell);
+      });
+      this.monthsEl.addEventListener('pointerleave', () => {
+        const focused = this.dayCell(document.activeElement);
+        if (focused) this.showTip(focused);
+        else this.hideTip();
       });
     }
 
@@ -643,7 +718,7 @@
           fresh = null;
         }
         this.overlays.splice(this.overlays.indexOf(overlay), 1);
-        if (fresh) this.stored = fresh;
+        if (fresh) this.setStored(fresh);
         else if (!error) applyRange(this.stored, overlay); // saved, but the re-fetch failed
         this.paint();
         if (error) this.setMessage(error);
@@ -699,21 +774,29 @@
 
     parseDays(data) {
       const days = new Map();
+      const origins = new Map();
       const rented = data && Array.isArray(data.rented) ? data.rented : [];
       const types = data && Array.isArray(data.type) ? data.type : null;
+      const sources = data && Array.isArray(data.origin) ? data.origin : [];
       rented.forEach((iso, i) => {
         if (!parseDay(iso)) return;
         let kind = 'busy';
         // Public pages never reveal why a day is taken.
         if (this.editable && types && (types[i] === 'loue' || types[i] === 'indisp')) kind = types[i];
         days.set(iso, kind);
+        if (this.editable && sources[i]) origins.set(iso, sources[i]);
       });
-      return days;
+      return { days, origins };
+    }
+
+    setStored(fresh) {
+      this.stored = fresh.days;
+      this.origins = fresh.origins;
     }
 
     async refresh() {
       try {
-        this.stored = await this.fetchDays();
+        this.setStored(await this.fetchDays());
         this.paint();
         return true;
       } catch (err) {
