@@ -15,7 +15,8 @@ from unittest import mock
 
 from sqlalchemy import func, select
 
-from gites.calendar import db, ical, icalfetch, icalimport
+from gites.calendar import db, history, ical, icalfetch, icalimport
+from gites.calendar.db import lock_cottage
 from gites.calendar.models import (
     INDISP,
     LIBRE,
@@ -25,7 +26,7 @@ from gites.calendar.models import (
     IcalNight,
     OutboxMessage,
 )
-from gites.calendar.reservations import RangeChange, apply_owner_change, busy_days
+from gites.calendar.reservations import RangeChange, apply_owner_change, busy_days, write_days
 from gites.calendar.scripts.icalimport import main
 from gites.calendar.testing import (
     DatabaseTestCase,
@@ -235,6 +236,37 @@ class TestImport(DatabaseTestCase):
             self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
         self.assertEqual(self.nights(), {d(7, 2): LOUE})
         self.assertEqual(self.feed(feed_id).conflicts, 1)
+
+    def test_imported_nights_carry_their_provenance(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        feed_id = self.add("/a.ics")
+        self.owner_sets(d(7, 10), d(7, 10), INDISP)
+        self.run_import()
+        with db.session_scope() as session:
+            sources = history.night_sources(session, HEB, d(7, 1), d(7, 10))
+        self.assertEqual(
+            {day: (row.source, row.actor, row.new_type) for day, row in sources.items()},
+            {
+                d(7, 1): ("ical", str(feed_id), LOUE),
+                d(7, 2): ("ical", str(feed_id), LOUE),
+                d(7, 10): ("owner", str(OWNER), INDISP),
+            },
+        )
+
+    def test_night_changed_by_the_hub_is_not_freed(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        self.add("/a.ics")
+        self.run_import()
+        later = NOW + datetime.timedelta(minutes=5)
+        with db.session_scope() as session:
+            lock_cottage(session, HEB)
+            write_days(
+                session, {(HEB, d(7, 1)): INDISP}, None, later, history.Origin(history.HUB, 77)
+            )
+        self.server.route("/a.ics", feed_of())
+        for step in (1, 2):
+            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.assertEqual(self.nights(), {d(7, 1): INDISP})
 
     def test_past_nights_never_changed(self):
         self.server.route("/a.ics", feed_of((d(6, 10), d(6, 17), "Reserved")))
