@@ -153,6 +153,17 @@ def feeds_of(session, heb_pk=None):
     return list(session.scalars(query))
 
 
+def feed_names(session, heb_pk):
+    """{feed id as text: name} of the cottage's named feeds (the actor of
+    their changes in the history is the feed id)."""
+    rows = session.execute(
+        select(IcalFeed.id, IcalFeed.name).where(
+            IcalFeed.heb_pk == heb_pk, IcalFeed.name.is_not(None)
+        )
+    )
+    return {str(feed_id): name for feed_id, name in rows}
+
+
 def remove_feed(session, feed_id):
     """Forget a feed and its claims; the nights it set stay as they are
     (they are bookings: the owner frees them if he wants).  True if found."""

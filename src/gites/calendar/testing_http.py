@@ -162,6 +162,27 @@ class Listener:
         self.sock.close()
 
 
+def airbnb_feed(*events):
+    """An Airbnb-shaped feed: events as (first night, checkout day, summary)."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "PRODID;X-RICAL-TZSOURCE=TZINFO:-//Airbnb Inc//Hosting Calendar 1.0//EN",
+        "CALSCALE:GREGORIAN",
+        "VERSION:2.0",
+    ]
+    for number, (first, checkout, summary) in enumerate(events):
+        lines += [
+            "BEGIN:VEVENT",
+            f"DTEND;VALUE=DATE:{checkout:%Y%m%d}",
+            f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
+            f"UID:1418fb94e984-{number:032x}@airbnb.com",
+            f"SUMMARY:{summary}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
 def http_date(stamp):
     return email.utils.formatdate(stamp, usegmt=True)
 

@@ -36,6 +36,7 @@ from gites.calendar.testing import (
     on_both_databases,
 )
 from gites.calendar.testing_http import FeedServer, allow_networks
+from gites.calendar.testing_http import airbnb_feed as feed_of
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 0)
@@ -50,26 +51,6 @@ def d(month, day):
 
 def span(first, last, kind):
     return {first + datetime.timedelta(n): kind for n in range((last - first).days + 1)}
-
-
-def feed_of(*events):
-    """A small Airbnb-like feed: events as (first night, checkout, summary)."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "PRODID;X-RICAL-TZSOURCE=TZINFO:-//Airbnb Inc//Hosting Calendar 1.0//EN",
-        "VERSION:2.0",
-    ]
-    for number, (first, checkout, summary) in enumerate(events):
-        lines += [
-            "BEGIN:VEVENT",
-            f"DTEND;VALUE=DATE:{checkout:%Y%m%d}",
-            f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
-            f"UID:1418fb94e984-{number:032x}@airbnb.com",
-            f"SUMMARY:{summary}",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return ("\r\n".join(lines) + "\r\n").encode()
 
 
 @on_both_databases(db_layers())
