@@ -36,6 +36,16 @@ def positive(value):
     return number
 
 
+def minutes(value):
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of minutes")
+    return number
+
+
 def make_parser():
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,10 +53,10 @@ def make_parser():
     run.add_argument("--heb", type=positive, metavar="PK", help="all feeds of this cottage, now")
     run.add_argument(
         "--every",
-        type=positive,
+        type=minutes,
         default=int(icalimport.DEFAULT_EVERY.total_seconds() // 60),
         metavar="MINUTES",
-        help="a feed is due this long after its last fetch (default: %(default)s)",
+        help="a feed is due this long after its last fetch, 0: all now (default: %(default)s)",
     )
     run.add_argument(
         "--workers",
