@@ -24,11 +24,11 @@ reservation row still has the type and the ``res_date_cre`` the feed wrote
 (a writer outside this package, such as the legacy application, leaves no
 history but replaces the row).
 
-Changes go through :func:`gites.calendar.reservations.apply_owner_change`
-(the owner pages' function: cottage lock, modification date, the one write
-path ``write_days`` recording the change as ``Origin("ical", feed id)``,
-the outbox row for the hub), one call per run of consecutive nights of one
-type.
+Changes go through :func:`gites.calendar.reservations.apply_owner_changes`
+(what the owner pages' ``apply_owner_change`` does, for several ranges:
+cottage lock, modification date, the one write path ``write_days``
+recording the change as ``Origin("ical", feed id)``, one outbox row per run
+of consecutive nights of one type for the hub), once per fetch.
 """
 
 import concurrent.futures
@@ -50,7 +50,7 @@ from gites.calendar.models import (
     IcalNight,
     Reservation,
 )
-from gites.calendar.reservations import RangeChange, apply_owner_change, midnight
+from gites.calendar.reservations import RangeChange, apply_owner_changes, midnight
 
 DEFAULT_EVERY = datetime.timedelta(minutes=10)
 DEFAULT_WORKERS = 32
@@ -354,10 +354,14 @@ def reconcile(session, feed, wanted, now):
         session.delete(claim)
         del claims[day]
     applied = Applied()
-    origin = history.Origin(history.ICAL, feed.id)
-    for first, last, kind in runs_of(changes):
-        apply_owner_change(
-            session, heb, RangeChange(heb.heb_pk, first, last, kind), heb.heb_pro_fk, now, origin
+    if changes:
+        apply_owner_changes(
+            session,
+            heb,
+            [RangeChange(heb.heb_pk, *run) for run in runs_of(changes)],
+            heb.heb_pro_fk,
+            now,
+            history.Origin(history.ICAL, feed.id),
         )
     for day, kind in changes.items():
         if kind == LIBRE:
