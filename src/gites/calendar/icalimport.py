@@ -54,6 +54,7 @@ from gites.calendar.reservations import RangeChange, apply_owner_changes, midnig
 
 DEFAULT_EVERY = datetime.timedelta(minutes=10)
 DEFAULT_WORKERS = 32
+DB_WRITERS = 4
 FLAG_AFTER = datetime.timedelta(hours=24)
 MISSING_TO_FREE = 2
 MAX_FEEDS_PER_COTTAGE = 10
@@ -326,6 +327,7 @@ def reconcile(session, feed, wanted, now):
         if claim is not None and _untouched(claim, there, sources.get(day)):
             if kind != claim.res_type:
                 changes[day] = kind
+                claim.set_at = now  # stamps set before the write: no UPDATE after it
             claim.res_type, claim.missing = kind, 0
             continue
         before = claim.state if claim is not None else None
@@ -341,7 +343,7 @@ def reconcile(session, feed, wanted, now):
             # his decision stands.
             claim.state = CONFLICT
         else:
-            claim.state = OWNED
+            claim.state, claim.set_at = OWNED, now
             changes[day] = kind
     for day, claim in list(claims.items()):
         if day in wanted:
@@ -363,12 +365,8 @@ def reconcile(session, feed, wanted, now):
             now,
             history.Origin(history.ICAL, feed.id),
         )
-    for day, kind in changes.items():
-        if kind == LIBRE:
-            applied.freed += 1
-        else:
-            claims[day].set_at = now
-            applied.set += 1
+    applied.freed = sum(1 for kind in changes.values() if kind == LIBRE)
+    applied.set = len(changes) - applied.freed
     applied.conflicts = sum(1 for c in claims.values() if c.state == CONFLICT)
     applied.blocked = sum(1 for c in claims.values() if c.state == OWNED)
     session.flush()
@@ -448,22 +446,36 @@ def due_jobs(session, now, every=DEFAULT_EVERY, heb_pk=None):
     return [job_of(feed) for feed in session.scalars(query)]
 
 
-def run(jobs, session_scope, now, workers=DEFAULT_WORKERS, fetch=icalfetch.fetch):
-    """Fetch ``jobs`` with a pool of ``workers`` threads; record each outcome
-    in its own transaction (``session_scope()``) as it arrives.
+def _record_alone(session_scope, outcome, now):
+    with session_scope() as session:
+        return outcome, record(session, outcome, now)
 
-    Database work stays in the calling thread; the pool only fetches and
-    parses.  Returns a :class:`Report`.
+
+def run(
+    jobs, session_scope, now, workers=DEFAULT_WORKERS, fetch=icalfetch.fetch, writers=DB_WRITERS
+):
+    """Fetch ``jobs`` with a pool of ``workers`` threads; record each outcome
+    in its own transaction (``session_scope()``) as it arrives, in a second
+    pool of ``writers`` threads (each feed is one cottage: writers of
+    different cottages do not wait for one another; the engine's pool holds
+    5 connections).  Returns a :class:`Report`.
     """
     report = Report()
     today = now.date()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(fetch_and_read, job, today, fetch) for job in jobs]
-        for future in concurrent.futures.as_completed(futures):
-            outcome = future.result()
-            with session_scope() as session:
-                applied = record(session, outcome, now)
-            report.add(outcome, applied)
+    with session_scope() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            writers = 1  # SQLite (development): one writer at a time anyway
+    with (
+        concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
+        concurrent.futures.ThreadPoolExecutor(max_workers=max(1, writers)) as db_pool,
+    ):
+        fetched = [pool.submit(fetch_and_read, job, today, fetch) for job in jobs]
+        written = [
+            db_pool.submit(_record_alone, session_scope, future.result(), now)
+            for future in concurrent.futures.as_completed(fetched)
+        ]
+        for future in written:
+            report.add(*future.result())
     return report
 
 
