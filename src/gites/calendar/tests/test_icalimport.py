@@ -391,6 +391,22 @@ class TestImport(DatabaseTestCase):
         self.assertEqual(self.script("remove", str(feed_id))[0], 2)
         self.assertIn("no feed", self.script("list")[1])
 
+    def test_script_one_run_at_a_time(self):
+        """PostgreSQL: a run while another holds the lock stops at once.
+        SQLite (development) has no such lock: the run goes on."""
+        from gites.calendar.scripts.icalimport import RUN_LOCK_KEY
+
+        postgres = self.layer["engine"].dialect.name == "postgresql"
+        with db.advisory_lock(self.layer["engine"], RUN_LOCK_KEY) as got:
+            self.assertTrue(got)
+            status, _out, err = self.script("run")
+        if postgres:
+            self.assertEqual(status, 1)
+            self.assertIn("another importIcalFeeds run is going on", err)
+        else:
+            self.assertEqual(status, 0, err)
+        self.assertEqual(self.script("run")[0], 0)
+
     def test_script_reports_failures_and_flags(self):
         status, out, _err = self.script("add", "--heb", str(HEB), self.server.url("/missing.ics"))
         self.assertEqual(status, 0)
