@@ -12,7 +12,9 @@ database, the broker or a cloud metadata service (SSRF).  :func:`fetch`
   slip through;
 * follows at most :data:`MAX_REDIRECTS` redirects, each checked the same way;
 * stops after :data:`DEADLINE` seconds in total (resolution, connection,
-  redirects and body), and reads the body in chunks up to :data:`MAX_BYTES`;
+  redirects and body: the DNS lookup runs in a small pool of its own and is
+  abandoned at the deadline), and reads the body in chunks up to
+  :data:`MAX_BYTES`;
 * sends ``If-None-Match`` / ``If-Modified-Since`` when it has them, so an
   unchanged feed answers 304 with no body;
 * names the project in its ``User-Agent``.
@@ -27,6 +29,7 @@ the owner in plain words by :data:`ERROR_TEXTS`) and whose ``str()`` is one
 line for logs.
 """
 
+import concurrent.futures
 import dataclasses
 import http.client
 import ipaddress
@@ -43,6 +46,7 @@ CHUNK = 64 * 1024
 USER_AGENT = "gites.calendar-ical-import/2.0 (+https://www.gitesdewallonie.be; Gites de Wallonie)"
 ALLOWED_NETWORKS_ENV = "GITES_ICAL_ALLOWED_NETWORKS"
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="ical-dns")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # FetchError codes
@@ -162,9 +166,14 @@ def resolve(host, port, allowed, deadline):
     if literal is not None:
         addresses = [str(literal)]
     else:
-        _left(deadline)
+        # getaddrinfo has no timeout of its own: it runs in the resolver
+        # pool and is waited for only until the deadline.
+        lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = lookup.result(timeout=_left(deadline))
+        except concurrent.futures.TimeoutError:
+            lookup.cancel()
+            raise FetchError(TIMEOUT, f"no answer from the DNS for {host} in time") from None
         except (socket.gaierror, UnicodeError) as error:
             raise FetchError(UNREACHABLE, f"cannot resolve {host}: {error}") from None
         addresses = list(dict.fromkeys(info[4][0] for info in infos))

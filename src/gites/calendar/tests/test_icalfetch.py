@@ -151,6 +151,21 @@ class TestAddressCheck(unittest.TestCase):
             fetch("http://rebind.example.com/x.ics", allowed=())
         self.assertEqual(seen, [("8.8.4.4", 80)])
 
+    def test_slow_dns_stops_at_the_deadline(self):
+        def slow(*args, **kwargs):
+            time.sleep(3)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("8.8.8.8", 80))]
+
+        started = time.monotonic()
+        with (
+            mock.patch("socket.getaddrinfo", side_effect=slow),
+            mock.patch("socket.create_connection", side_effect=no_connection),
+            self.assertRaises(FetchError) as caught,
+        ):
+            fetch("http://slow-dns.example.com/x.ics", allowed=(), timeout=1)
+        self.assertEqual(caught.exception.code, icalfetch.TIMEOUT)
+        self.assertLess(time.monotonic() - started, 2.5)
+
     def test_urls(self):
         for url in ("ftp://example.com/x", "file:///etc/passwd", "gopher://x", "", "https://"):
             with self.subTest(url=url), self.assertRaises(FetchError) as caught:
