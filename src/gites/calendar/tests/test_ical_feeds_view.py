@@ -155,6 +155,22 @@ class TestIcalFeedsPage(DatabaseTestCase):
         self.post(owner, action="import")
         self.assertIn("This address does not give an iCal calendar.", owner.contents)
 
+    def test_feed_failing_for_a_day_is_flagged(self):
+        owner = self.browser("feedowner")
+        self.post(owner, action="add", url=self.server.url("/missing.ics"))
+        self.post(owner, action="import")
+        self.assertNotIn("failing for more than 24 hours", owner.contents)
+        with mock.patch(
+            "gites.calendar.clock.now", return_value=NOW + datetime.timedelta(hours=24, minutes=1)
+        ):
+            html = self.page(owner)
+        self.assertIn("failing for more than 24 hours", html)
+        self.assertIn("The server answered with an error (404).", html)
+
+    def assertNotIn(self, member, container, msg=None):  # no whole page on failure
+        if member in container:
+            self.fail(msg or f"{member!r} found in the page")
+
     def test_other_owner_can_do_nothing(self):
         owner = self.browser("feedowner")
         self.post(owner, action="add", url=self.server.url("/airbnb.ics"))
