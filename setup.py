@@ -80,6 +80,7 @@ setup(
             "calendarHistory = gites.calendar.scripts.history:main",
             "hubGuard = gites.calendar.scripts.guard:main",
             "parkedHubMessages = gites.calendar.scripts.parked:main",
+            "importIcalFeeds = gites.calendar.scripts.icalimport:main",
         ],
     },
 )

@@ -10,7 +10,7 @@ hold on a noisy machine.  See docs/performance.rst.
 
     bin/python benchmarks/run.py            # full size (~15 minutes)
     bin/python benchmarks/run.py --quick    # smoke run, sizes / 10
-    bin/python benchmarks/run.py --only drain,relay,http,export,startup
+    bin/python benchmarks/run.py --only drain,relay,http,export,startup,ical
 """
 
 import argparse
@@ -27,7 +27,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from benchmarks import common  # noqa: E402
 
-BENCHES = ("drain", "relay", "http", "export", "startup")
+BENCHES = ("drain", "relay", "http", "export", "startup", "ical")
 
 
 def machine():
@@ -109,6 +109,10 @@ def main(argv=None):
                     from benchmarks import bench_startup
 
                     results += bench_startup.run(quick=args.quick)
+                elif name == "ical":
+                    from benchmarks import bench_ical
+
+                    results += bench_ical.run(quick=args.quick)
             except Exception as error:  # report and go on with the next benchmark
                 failures.append(f"{name}: {type(error).__name__}: {error}")
                 common.log(f"!! {failures[-1]}")

@@ -43,11 +43,11 @@ import datetime
 import logging
 import secrets
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import calendarconfig, clock, history, mails
-from gites.calendar.db import lock_cottage, session_scope
+from gites.calendar.db import advisory_lock, lock_cottage, session_scope
 from gites.calendar.logsafe import one_line
 from gites.calendar.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
 from gites.calendar.reservations import bump_versions
@@ -312,21 +312,10 @@ def run_lock(engine):
 
     SQLite (development) has no such lock; its runs are not concurrent.
     """
-    if engine.dialect.name != "postgresql":
-        yield
-        return
-    with engine.connect() as connection:
-        got = connection.execute(
-            text("SELECT pg_try_advisory_lock(:k)"), {"k": RUN_LOCK_KEY}
-        ).scalar()
-        connection.commit()
+    with advisory_lock(engine, RUN_LOCK_KEY) as got:
         if not got:
             raise AlreadyRunning("another checkCalendarActivity is running")
-        try:
-            yield
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
-            connection.commit()
+        yield
 
 
 def prune_history(keep_days, now, batch=history.PRUNE_BATCH):

@@ -267,6 +267,28 @@ def session_scope():
         session.close()
 
 
+@contextlib.contextmanager
+def advisory_lock(engine, key):
+    """Hold PostgreSQL's session advisory lock ``key`` for the block, if free.
+
+    Yields True when this process holds it, False when another does (the
+    caller then stops).  One run at a time of a cron script.  SQLite
+    (development) has no such lock and always yields True.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        connection.commit()
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                connection.commit()
+
+
 def lock_cottage(session, heb_pk):
     """Serialise writers of one cottage until the end of the transaction.
 

@@ -279,3 +279,65 @@ class CalendarVersion(Base):
 
     heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1)
+
+
+class IcalFeed(Base):
+    """A calendar an owner imports into a cottage (Airbnb, Booking.com, Vrbo, Google...).
+
+    ``type_override``: ``loue`` or ``indisp`` for every event of the feed, or
+    NULL to read the type from each event's summary.  The fetch state
+    (``etag``, ``last_modified``) makes the next request conditional;
+    ``failing_since`` is the first failure after the last success (a feed
+    failing for 24 h is flagged to the owner).
+    """
+
+    __tablename__ = "gites_calendar_ical_feed"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    heb_pk: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(String(100))
+    type_override: Mapped[str | None] = mapped_column(String(10))
+    paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    last_fetch_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    last_success_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    last_error_code: Mapped[str | None] = mapped_column(String(30))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    # Figures of the last successful import, shown to the owner.
+    nights_blocked: Mapped[int | None] = mapped_column(Integer)
+    conflicts: Mapped[int | None] = mapped_column(Integer)
+    skipped_events: Mapped[int | None] = mapped_column(Integer)
+
+
+class IcalNight(Base):
+    """A future night an imported feed lists: the feed's claim on it.
+
+    ``state``: ``owned`` (the feed set it, or it already had the feed's type
+    when the feed first listed it and nobody else set it), or ``conflict``
+    (set by the owner, the hub or another feed to another type: left as it
+    is and shown).  ``set_at``: when the feed wrote it (the row's
+    ``res_date_cre``), NULL when it did not write.  ``missing``: successful
+    fetches in a row that no longer list it; at 2 the feed lets it go.
+    """
+
+    __tablename__ = "gites_calendar_ical_night"
+
+    feed_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("gites_calendar_ical_feed.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    night: Mapped[datetime.date] = mapped_column(Date, primary_key=True)
+    heb_pk: Mapped[int] = mapped_column(Integer, nullable=False)
+    res_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False)
+    set_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    missing: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    __table_args__ = (Index("gites_calendar_ical_night_heb", "heb_pk", "night"),)

@@ -220,15 +220,30 @@ def touch_cottage(session, heb_pk, today):
     )
 
 
-def apply_owner_change(session, heb, change, pro_pk, now):
+def apply_owner_change(session, heb, change, pro_pk, now, origin=None):
     """An owner's range (SPEC §3 addRange), in the caller's transaction.
 
     Locks the cottage, sets its modification date, replaces the rows, and
     queues the change for the hub in the outbox (same transaction).  Returns
-    the outbox row, or None when nothing is to be sent.
+    the outbox row, or None when nothing is to be sent.  ``origin``: who
+    makes the change on the owner's behalf (the iCal import:
+    ``Origin(ICAL, feed id)``); default the owner ``pro_pk``.
+    """
+    rows = apply_owner_changes(session, heb, [change], pro_pk, now, origin)
+    return rows[0] if rows else None
+
+
+def apply_owner_changes(session, heb, changes, pro_pk, now, origin=None):
+    """Several ranges of one cottage as one owner's write (the iCal import).
+
+    The same checks, lock, modification date and outbox rows (one per
+    range, in order) as :func:`apply_owner_change`, with the nights of all
+    ranges written by one :func:`write_days` (the ranges must not overlap).
+    Returns the outbox rows queued.
     """
     today = now.date()
-    check_range(change.start, change.end, change.selection_type, earliest=today)
+    for change in changes:
+        check_range(change.start, change.end, change.selection_type, earliest=today)
     if not lock_cottage(session, heb.heb_pk):
         raise InvalidRange(
             _(
@@ -238,16 +253,14 @@ def apply_owner_change(session, heb, change, pro_pk, now):
             )
         )
     touch_cottage(session, heb.heb_pk, today)
-    replace_days(
-        session,
-        heb.heb_pk,
-        days(change.start, change.end),
-        change.selection_type,
-        pro_pk,
-        now,
-        history.Origin(history.OWNER, pro_pk),
-    )
-    return queue_for_hub(session, heb, change, now)
+    nights = {
+        (heb.heb_pk, day): change.selection_type
+        for change in changes
+        for day in days(change.start, change.end)
+    }
+    write_days(session, nights, pro_pk, now, origin or history.Origin(history.OWNER, pro_pk))
+    queued = (queue_for_hub(session, heb, change, now) for change in changes)
+    return [row for row in queued if row is not None]
 
 
 def queue_for_hub(session, heb, change, now):

@@ -14,6 +14,7 @@ from zope.i18n import translate
 
 from gites.calendar import _, clock
 from gites.calendar.browser import owner
+from gites.calendar.browser.ical_feeds import feed_rows
 from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
@@ -75,3 +76,4 @@ class Month(grok.View):
         )
         self.ical_url = ical_feed_url(session, self.portal_url, self.heb.heb_pk)
         self.authenticator = self.widget["data-authenticator"]
+        self.ical_feeds = feed_rows(session, self.heb.heb_pk, self.request)

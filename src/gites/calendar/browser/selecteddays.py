@@ -1,10 +1,11 @@
 """``selectedDays`` on the calendar folder: every row of an owner's cottage.
 
 GET ``hebPk``: JSON ``{"rented": ["YYYY-MM-DD", …], "type": ["loue"|"indisp", …],
-"origin": [{"source", "actor", "at", "mine"} | null, …]}`` (same order), never
+"origin": [{"source", "actor", "at", "mine"[, "name"]} | null, …]}`` (same order), never
 cached.  ``origin`` is the change that set the day (gites.calendar.history):
 its source and actor, ``at`` its local time (``YYYY-MM-DDTHH:MM``), ``mine``
-true when the owner asking made it; null for a day set before the change
+true when the owner asking made it, ``name`` the name the owner gave an
+imported feed (source ``ical``); null for a day set before the change
 log existed.  The widget adds ``year``/``month``/``range``;
 the owner's answer holds all rows, so they are ignored.  Anonymous or not
 the owner's cottage: 403; ``hebPk`` not a number: 400.  The public
@@ -14,7 +15,7 @@ for the more specific IProprioCalendar, wins on the calendar folder.
 
 from five import grok
 
-from gites.calendar import history
+from gites.calendar import history, icalimport
 from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 from gites.calendar.owners import current_pro_pk
@@ -38,24 +39,30 @@ class SelectedDays(grok.View):
             history.night_sources(session, heb.heb_pk, rows[0][0], rows[-1][0]) if rows else {}
         )
         me = str(current_pro_pk())
+        names = icalimport.feed_names(session, heb.heb_pk)
         return owner.json_response(
             request,
             {
                 "rented": [day.isoformat() for day, _type in rows],
                 "type": [res_type for _day, res_type in rows],
-                "origin": [origin_json(sources.get(day), res_type, me) for day, res_type in rows],
+                "origin": [
+                    origin_json(sources.get(day), res_type, me, names) for day, res_type in rows
+                ],
             },
         )
 
 
-def origin_json(change, res_type, me):
+def origin_json(change, res_type, me, feed_names=None):
     """What the widget shows of the change that set a day (None: unknown,
     or a change older than the day's current type, as after a legacy write)."""
     if change is None or change.new_type != res_type:
         return None
-    return {
+    origin = {
         "source": change.source,
         "actor": change.actor,
         "at": change.changed_at.strftime("%Y-%m-%dT%H:%M"),
         "mine": change.source == history.OWNER and change.actor == me,
     }
+    if change.source == history.ICAL and (feed_names or {}).get(change.actor):
+        origin["name"] = feed_names[change.actor]
+    return origin

@@ -1,0 +1,175 @@
+"""``ical-feeds`` (POST): the owner manages the calendars his cottage imports.
+
+The form of ``month.html`` posts ``hebPk``, ``action`` (``add``, ``rename``,
+``pause``, ``resume``, ``remove``, ``import``), ``feedId`` for the actions on
+one feed, ``url`` / ``name`` / ``type`` for ``add``, and plone.protect's
+``_authenticator``.  Only the owner of the cottage (one of his public
+cottages, as on ``month.html``) may; a feed of another cottage is "not
+found".  The answer is a status message and a redirect to the page.
+
+:func:`feed_rows` gives the page what it shows of each feed.
+"""
+
+import datetime
+
+from five import grok
+from plone import api
+from plone.protect.authenticator import check as check_authenticator
+import transaction
+from zExceptions import Forbidden
+from zope.i18n import translate
+
+from gites.calendar import _, clock, icalimport
+from gites.calendar.browser import owner
+from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
+from gites.calendar.models import IcalFeed
+
+ACTIONS = ("add", "rename", "pause", "resume", "remove", "import")
+
+DONE = {
+    "add": _(
+        "ical_feed_added", default="Calendrier ajouté : il est importé toutes les 10 minutes."
+    ),
+    "rename": _("ical_feed_renamed", default="Calendrier renommé."),
+    "pause": _("ical_feed_paused", default="Import en pause."),
+    "resume": _("ical_feed_resumed", default="Import repris."),
+    "remove": _(
+        "ical_feed_removed",
+        default="Calendrier retiré. Les nuits qu'il avait bloquées restent bloquées.",
+    ),
+}
+NOT_FOUND = _("ical_feed_not_found", default="Ce calendrier importé n'existe plus.")
+
+
+def ago(now, then, request):
+    """ "il y a 4 minutes", translated."""
+    if then is None:
+        return translate(_("ical_never", default="jamais"), context=request)
+    minutes = max(0, int((now - then).total_seconds() // 60))
+    if minutes < 1:
+        message = _("ical_ago_now", default="à l'instant")
+    elif minutes < 120:
+        message = _("ical_ago_minutes", default="il y a ${n} minutes", mapping={"n": minutes})
+    elif minutes < 48 * 60:
+        message = _("ical_ago_hours", default="il y a ${n} heures", mapping={"n": minutes // 60})
+    else:
+        message = _("ical_ago_days", default="il y a ${n} jours", mapping={"n": minutes // 1440})
+    return translate(message, context=request)
+
+
+def _ranges(nights):
+    runs = icalimport.runs_of(dict(nights))
+    return [
+        {
+            "start": owner.format_day(first),
+            "end": owner.format_day(last),
+            "type": kind,
+            "nights": (last - first).days + 1,
+        }
+        for first, last, kind in runs
+    ]
+
+
+def feed_rows(session, heb_pk, request, now=None):
+    """What month.html shows of each feed of the cottage."""
+    now = now or clock.now()
+    rows = []
+    for feed in icalimport.feeds_of(session, heb_pk):
+        error = icalimport.error_text(feed)
+        blocked = icalimport.blocked_nights(session, feed.id, now.date())
+        rows.append(
+            {
+                "id": feed.id,
+                "name": feed.name or "",
+                "url": feed.url,
+                "paused": feed.paused,
+                "type": feed.type_override or "",
+                "last_success": ago(now, feed.last_success_at, request),
+                "error": translate(error, context=request) if error else "",
+                "flagged": icalimport.is_flagged(feed, now),
+                "nights": len(blocked),
+                "ranges": _ranges(blocked),
+                "conflicts": feed.conflicts or 0,
+            }
+        )
+    return rows
+
+
+class IcalFeeds(grok.View):
+    grok.context(IProprioCalendar)
+    grok.name("ical-feeds")
+    grok.require("zope2.View")
+    grok.layer(IGitesCalendarLayer)
+
+    def render(self):
+        request = self.request
+        response = request.response
+        owner.no_store(request)
+        if request.get("REQUEST_METHOD", "GET").upper() != "POST":
+            response.setStatus(405)
+            response.setHeader("Allow", "POST")
+            response.setHeader("Content-Type", "text/plain; charset=utf-8")
+            return "Method Not Allowed: use the form of the calendar page\n"
+        owner.require_member()
+        check_authenticator(request)  # raises Forbidden without a valid token
+        form = request.form
+        pk = owner.parse_pk(form.get("hebPk"))
+        session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)
+        if heb is None:
+            raise Forbidden("Not one of your cottages")
+        action = form.get("action")
+        if action not in ACTIONS:
+            raise Forbidden("Unknown action")
+        message, kind = self.act(session, heb, action, form)
+        api.portal.show_message(message, request=request, type=kind)
+        response.redirect(f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}#ical-import")
+        return ""
+
+    def act(self, session, heb, action, form):
+        now = clock.now()
+        if action == "add":
+            try:
+                icalimport.add_feed(
+                    session,
+                    heb.heb_pk,
+                    form.get("url") if isinstance(form.get("url"), str) else "",
+                    now,
+                    name=form.get("name") if isinstance(form.get("name"), str) else None,
+                    type_override=form.get("type") or None,
+                    created_by=api.user.get_current().getId(),
+                )
+            except icalimport.FeedError as error:
+                transaction.doom()
+                return error.message, "error"
+            return DONE["add"], "info"
+        if action == "import":
+            jobs = icalimport.due_jobs(session, now, datetime.timedelta(0), heb_pk=heb.heb_pk)
+            report = icalimport.run_in_session(session, jobs, now)
+            return (
+                _(
+                    "ical_imported",
+                    default="Import terminé : ${ok} calendrier(s) lu(s), ${failed} en erreur,"
+                    " ${set} nuit(s) bloquée(s), ${freed} libérée(s), ${conflicts} conflit(s).",
+                    mapping={
+                        "ok": report.changed + report.not_modified,
+                        "failed": report.failed,
+                        "set": report.nights_set,
+                        "freed": report.nights_freed,
+                        "conflicts": report.conflicts,
+                    },
+                ),
+                "warning" if report.failed else "info",
+            )
+        feed_id = owner.parse_pk(form.get("feedId"))
+        feed = session.get(IcalFeed, feed_id) if feed_id is not None else None
+        if feed is None or feed.heb_pk != heb.heb_pk:
+            transaction.doom()
+            return NOT_FOUND, "error"
+        if action == "rename":
+            name = form.get("name") if isinstance(form.get("name"), str) else ""
+            feed.name = name.strip()[:100] or None
+        elif action in ("pause", "resume"):
+            feed.paused = action == "pause"
+        elif action == "remove":
+            icalimport.remove_feed(session, feed.id)
+        return DONE[action], "info"

@@ -1,0 +1,421 @@
+"""Importing feeds into cottages (issue 13, points 2, 4, 5, 7), on both databases.
+
+The feeds are served by a local server on 127.0.0.1, which the tests let
+through (``GITES_ICAL_ALLOWED_NETWORKS=127.0.0.1/32``); dates are frozen on
+2030-06-15.
+"""
+
+import contextlib
+import datetime
+import functools
+import io
+import os
+import pathlib
+from unittest import mock
+
+from sqlalchemy import func, select
+
+from gites.calendar import db, history, ical, icalfetch, icalimport
+from gites.calendar.db import lock_cottage
+from gites.calendar.models import (
+    INDISP,
+    LIBRE,
+    LOUE,
+    Hebergement,
+    IcalFeed,
+    IcalNight,
+    OutboxMessage,
+)
+from gites.calendar.reservations import RangeChange, apply_owner_change, busy_days, write_days
+from gites.calendar.scripts.icalimport import main
+from gites.calendar.testing import (
+    DatabaseTestCase,
+    add_cottage,
+    add_proprio,
+    db_layers,
+    on_both_databases,
+)
+from gites.calendar.testing_http import FeedServer, allow_networks
+from gites.calendar.testing_http import airbnb_feed as feed_of
+
+DATA = pathlib.Path(__file__).parent / "data"
+NOW = datetime.datetime(2030, 6, 15, 10, 0)
+HEB = 5  # has a CGT code: its changes go to the hub
+OTHER_HEB = 6
+OWNER = 1
+
+
+def d(month, day):
+    return datetime.date(2030, month, day)
+
+
+def span(first, last, kind):
+    return {first + datetime.timedelta(n): kind for n in range((last - first).days + 1)}
+
+
+@on_both_databases(db_layers())
+class TestImport(DatabaseTestCase):
+    def setUp(self):
+        super().setUp()
+        self.server = FeedServer().__enter__()
+        self.addCleanup(self.server.__exit__, None, None, None)
+        env = allow_networks("127.0.0.1/32")
+        env.__enter__()
+        self.addCleanup(env.__exit__, None, None, None)
+        with db.session_scope() as session:
+            add_proprio(session, OWNER)
+            session.flush()
+            add_cottage(session, HEB, OWNER, cgt="CGT-5")
+            add_cottage(session, OTHER_HEB, OWNER, cgt="CGT-6")
+
+    # helpers
+
+    def add(self, path, heb=HEB, **kw):
+        with db.session_scope() as session:
+            return icalimport.add_feed(session, heb, self.server.url(path), NOW, **kw).id
+
+    def run_import(self, now=NOW, heb=None, fetch=icalfetch.fetch):
+        with db.session_scope() as session:
+            jobs = icalimport.due_jobs(session, now, datetime.timedelta(0), heb_pk=heb)
+        return icalimport.run(jobs, db.session_scope, now, workers=4, fetch=fetch)
+
+    def nights(self, heb=HEB):
+        with db.session_scope() as session:
+            return dict(busy_days(session, heb))
+
+    def feed(self, feed_id):
+        with db.session_scope() as session:
+            return session.get(IcalFeed, feed_id)
+
+    def outbox(self, heb=HEB):
+        with db.session_scope() as session:
+            return [
+                (m.start_date, m.end_date, m.selection_type)
+                for m in session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.heb_pk == heb)
+                    .order_by(OutboxMessage.id)
+                )
+            ]
+
+    def owner_sets(self, first, last, kind, now=NOW):
+        with db.session_scope() as session:
+            heb = session.get(Hebergement, HEB)
+            apply_owner_change(session, heb, RangeChange(HEB, first, last, kind), OWNER, now)
+
+    # tests
+
+    def test_airbnb_feed_blocks_its_nights_and_tells_the_hub(self):
+        self.server.route("/airbnb.ics", (DATA / "airbnb.ics").read_bytes(), etag='"a1"')
+        feed_id = self.add("/airbnb.ics", name="Airbnb")
+        report = self.run_import()
+        expected = {**span(d(7, 1), d(7, 4), LOUE), **span(d(7, 10), d(7, 11), INDISP)}
+        self.assertEqual(self.nights(), expected)
+        self.assertEqual(self.outbox(), [(d(7, 1), d(7, 4), LOUE), (d(7, 10), d(7, 11), INDISP)])
+        self.assertEqual((report.changed, report.nights_set, report.failed), (1, 6, 0))
+        feed = self.feed(feed_id)
+        self.assertEqual((feed.last_success_at, feed.nights_blocked, feed.conflicts), (NOW, 6, 0))
+        self.assertEqual(feed.etag, '"a1"')
+        with db.session_scope() as session:
+            self.assertEqual(len(icalimport.blocked_nights(session, feed_id, NOW.date())), 6)
+
+    def test_all_platforms_into_one_cottage(self):
+        for name in ("airbnb", "booking", "vrbo", "google"):
+            self.server.route(f"/{name}.ics", (DATA / f"{name}.ics").read_bytes())
+            self.add(f"/{name}.ics", name=name)
+        report = self.run_import()
+        self.assertEqual(report.changed, 4)
+        nights = self.nights()
+        self.assertEqual(nights[d(7, 21)], LOUE)  # Booking.com
+        self.assertEqual(nights[d(9, 2)], INDISP)  # Vrbo "Provisoire"
+        self.assertEqual(nights[d(6, 24)], LOUE)  # Google weekly
+        # Airbnb's 4 July and Google's 4 July: one night, set once.
+        self.assertEqual(nights[d(7, 4)], LOUE)
+
+    def test_type_override(self):
+        self.server.route("/a.ics", (DATA / "airbnb.ics").read_bytes())
+        self.add("/a.ics", type_override=INDISP)
+        self.run_import()
+        self.assertEqual(set(self.nights().values()), {INDISP})
+
+    def test_not_modified_costs_nothing(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")), etag='"v1"')
+        feed_id = self.add("/a.ics")
+        self.run_import()
+        before = (self.nights(), self.outbox())
+        report = self.run_import(now=NOW + datetime.timedelta(minutes=10))
+        self.assertEqual((report.not_modified, report.changed), (1, 0))
+        self.assertEqual((self.nights(), self.outbox()), before)
+        self.assertEqual(self.server.requests[-1][1]["If-None-Match"], '"v1"')
+        self.assertEqual(self.feed(feed_id).last_success_at, NOW + datetime.timedelta(minutes=10))
+
+    def test_event_vanishing_once_then_twice(self):
+        self.server.route(
+            "/a.ics", feed_of((d(7, 1), d(7, 4), "Reserved"), (d(8, 1), d(8, 3), "Reserved"))
+        )
+        self.add("/a.ics")
+        self.run_import()
+        # Airbnb shortens the first stay (new UID) and drops the second.
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        self.run_import(now=NOW + datetime.timedelta(minutes=10))
+        self.assertEqual(
+            self.nights(), {**span(d(7, 1), d(7, 3), LOUE), **span(d(8, 1), d(8, 2), LOUE)}
+        )
+        self.run_import(now=NOW + datetime.timedelta(minutes=20))
+        self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))
+        self.assertEqual(self.outbox()[-2:], [(d(7, 3), d(7, 3), LIBRE), (d(8, 1), d(8, 2), LIBRE)])
+
+    def test_vanishing_then_back_resets_the_count(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        self.add("/a.ics")
+        self.run_import()
+        for step, body in enumerate(
+            (feed_of(), feed_of((d(7, 1), d(7, 3), "Reserved")), feed_of()), start=1
+        ):
+            self.server.route("/a.ics", body)
+            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))
+
+    def test_failed_fetch_does_not_count_as_missing(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        feed_id = self.add("/a.ics")
+        self.run_import()
+        self.server.route("/a.ics", b"<html>Maintenance</html>", content_type="text/html")
+        for step in (1, 2, 3):
+            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))
+        feed = self.feed(feed_id)
+        self.assertEqual(feed.last_error_code, icalimport.NOT_A_CALENDAR)
+        self.assertEqual(feed.failing_since, NOW + datetime.timedelta(minutes=10))
+
+    def test_owner_night_never_overwritten_conflict_counted(self):
+        self.owner_sets(d(7, 2), d(7, 2), INDISP)
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 4), "Reserved")))
+        feed_id = self.add("/a.ics")
+        report = self.run_import()
+        self.assertEqual(self.nights(), {d(7, 1): LOUE, d(7, 2): INDISP, d(7, 3): LOUE})
+        self.assertEqual(report.conflicts, 1)
+        self.assertEqual((self.feed(feed_id).conflicts, self.feed(feed_id).nights_blocked), (1, 2))
+
+    def test_night_changed_by_owner_is_not_freed(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 4), "Reserved")))
+        self.add("/a.ics")
+        self.run_import()
+        # The owner re-marks the 2nd (same type, his own write now).
+        self.owner_sets(d(7, 2), d(7, 2), LOUE, now=NOW + datetime.timedelta(minutes=5))
+        self.server.route("/a.ics", feed_of())
+        for step in (1, 2):
+            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.assertEqual(self.nights(), {d(7, 2): LOUE})
+
+    def test_night_freed_by_owner_is_not_set_again(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        feed_id = self.add("/a.ics")
+        self.run_import()
+        self.owner_sets(d(7, 1), d(7, 1), LIBRE, now=NOW + datetime.timedelta(minutes=5))
+        for step in (1, 2):
+            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.assertEqual(self.nights(), {d(7, 2): LOUE})
+        self.assertEqual(self.feed(feed_id).conflicts, 1)
+
+    def test_imported_nights_carry_their_provenance(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        feed_id = self.add("/a.ics")
+        self.owner_sets(d(7, 10), d(7, 10), INDISP)
+        self.run_import()
+        with db.session_scope() as session:
+            sources = history.night_sources(session, HEB, d(7, 1), d(7, 10))
+        self.assertEqual(
+            {day: (row.source, row.actor, row.new_type) for day, row in sources.items()},
+            {
+                d(7, 1): ("ical", str(feed_id), LOUE),
+                d(7, 2): ("ical", str(feed_id), LOUE),
+                d(7, 10): ("owner", str(OWNER), INDISP),
+            },
+        )
+
+    def test_night_changed_by_the_hub_is_not_freed(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        self.add("/a.ics")
+        self.run_import()
+        later = NOW + datetime.timedelta(minutes=5)
+        with db.session_scope() as session:
+            lock_cottage(session, HEB)
+            write_days(
+                session, {(HEB, d(7, 1)): INDISP}, None, later, history.Origin(history.HUB, 77)
+            )
+        self.server.route("/a.ics", feed_of())
+        for step in (1, 2):
+            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.assertEqual(self.nights(), {d(7, 1): INDISP})
+
+    def test_past_nights_never_changed(self):
+        self.server.route("/a.ics", feed_of((d(6, 10), d(6, 17), "Reserved")))
+        self.add("/a.ics")
+        self.run_import()
+        self.assertEqual(self.nights(), span(d(6, 15), d(6, 16), LOUE))
+        # A week later the stay is past and gone from the feed: it stays.
+        later = NOW + datetime.timedelta(days=7)
+        self.server.route("/a.ics", feed_of())
+        self.run_import(now=later)
+        self.run_import(now=later + datetime.timedelta(minutes=10))
+        self.assertEqual(self.nights(), span(d(6, 15), d(6, 16), LOUE))
+
+    def test_too_large_html_and_silent_feeds(self):
+        self.server.route("/big.ics", b"BEGIN:VCALENDAR\r\n" + b"X" * (3 * 1024 * 1024))
+        self.server.route("/page.ics", b"<!DOCTYPE html><html></html>", content_type="text/html")
+        self.server.silent("/silent.ics", seconds=4)
+        ids = [self.add(p) for p in ("/big.ics", "/page.ics", "/silent.ics")]
+        fast = functools.partial(icalfetch.fetch, timeout=1)
+        report = self.run_import(fetch=fast)
+        self.assertEqual(report.failed, 3)
+        codes = [self.feed(i).last_error_code for i in ids]
+        self.assertEqual(codes, [icalfetch.TOO_LARGE, icalimport.NOT_A_CALENDAR, icalfetch.TIMEOUT])
+        self.assertEqual(self.nights(), {})
+        feed = self.feed(ids[0])
+        self.assertFalse(icalimport.is_flagged(feed, NOW + datetime.timedelta(hours=23)))
+        self.assertTrue(icalimport.is_flagged(feed, NOW + datetime.timedelta(hours=24)))
+
+    def test_feed_redirecting_to_refused_address(self):
+        self.server.redirect("/r.ics", "http://127.0.0.2:9/x.ics")
+        feed_id = self.add("/r.ics")
+        self.run_import()
+        self.assertEqual(self.feed(feed_id).last_error_code, icalfetch.FORBIDDEN_ADDRESS)
+
+    def test_round_trip_of_our_own_feed(self):
+        with db.session_scope() as session:
+            for first, last, kind in (
+                (d(6, 20), d(6, 25), LOUE),
+                (d(6, 26), d(6, 27), INDISP),
+                (d(8, 1), d(8, 1), LOUE),
+            ):
+                heb = session.get(Hebergement, OTHER_HEB)
+                apply_owner_change(
+                    session, heb, RangeChange(OTHER_HEB, first, last, kind), OWNER, NOW
+                )
+        with db.session_scope() as session:
+            body = ical.build_calendar(session, session.get(Hebergement, OTHER_HEB), now=NOW)
+        self.server.route("/ours.ics", body)
+        self.add("/ours.ics")
+        self.run_import()
+        self.assertEqual(self.nights(HEB), self.nights(OTHER_HEB))
+
+    def test_paused_and_removed_feeds(self):
+        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
+        feed_id = self.add("/a.ics")
+        with db.session_scope() as session:
+            session.get(IcalFeed, feed_id).paused = True
+        self.assertEqual(self.run_import().feeds, 0)
+        with db.session_scope() as session:
+            session.get(IcalFeed, feed_id).paused = False
+        self.run_import()
+        with db.session_scope() as session:
+            self.assertTrue(icalimport.remove_feed(session, feed_id))
+        with db.session_scope() as session:
+            self.assertEqual(session.scalar(select(func.count()).select_from(IcalNight)), 0)
+        self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))  # stay
+
+    def test_add_refusals(self):
+        with db.session_scope() as session:
+            for url in ("ftp://x/y", "javascript:alert(1)", "", "https://u:p@x.org/a.ics"):
+                with self.subTest(url=url), self.assertRaises(icalimport.FeedError):
+                    icalimport.add_feed(session, HEB, url, NOW)
+            with self.assertRaises(icalimport.FeedError):
+                icalimport.add_feed(session, 999, "https://x.org/a.ics", NOW)
+            icalimport.add_feed(session, HEB, "webcal://x.org/a.ics", NOW)
+            with self.assertRaises(icalimport.FeedError):
+                icalimport.add_feed(session, HEB, "https://x.org/a.ics", NOW)  # same feed
+
+    def test_due(self):
+        self.server.route("/a.ics", feed_of())
+        self.add("/a.ics")
+        self.run_import()
+        every = icalimport.DEFAULT_EVERY
+        with db.session_scope() as session:
+            self.assertEqual(
+                icalimport.due_jobs(session, NOW + datetime.timedelta(minutes=9), every), []
+            )
+            self.assertEqual(len(icalimport.due_jobs(session, NOW + every, every)), 1)
+            self.assertEqual(len(icalimport.due_jobs(session, NOW, every, heb_pk=HEB)), 1)
+
+    # the script
+
+    def script(self, *args, now=NOW):
+        out, err = io.StringIO(), io.StringIO()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GITES_")}
+        env.update(
+            GITES_DB_URL=self.layer["db_url"],
+            GITES_SITE_URL="https://www.gitesdewallonie.be",
+            GITES_ICAL_ALLOWED_NETWORKS="127.0.0.1/32",
+        )
+        with (
+            mock.patch.dict(os.environ, env, clear=True),
+            mock.patch("gites.calendar.clock.now", return_value=now),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:
+                status = exit_.code
+            finally:
+                db.get_engine().dispose()
+                db.register_engine(self.layer["engine"])
+        return status, out.getvalue(), err.getvalue()
+
+    def test_script_add_list_run_remove(self):
+        self.server.route("/airbnb.ics", (DATA / "airbnb.ics").read_bytes())
+        status, out, _err = self.script(
+            "add", "--heb", str(HEB), self.server.url("/airbnb.ics"), "--name", "Airbnb"
+        )
+        self.assertEqual(status, 0, out)
+        feed_id = int(out.split("#")[1].split()[0])
+        status, out, err = self.script("run")
+        self.assertEqual(status, 0, err)
+        self.assertIn("1 feeds: 1 read, 0 unchanged (304), 0 failed; 6 nights set", out)
+        self.assertEqual(len(self.nights()), 6)
+        # Not due again within 10 minutes; --heb runs now.
+        status, out, _err = self.script("run", now=NOW + datetime.timedelta(minutes=5))
+        self.assertIn("0 feeds", out)
+        status, out, _err = self.script(
+            "run", "--heb", str(HEB), now=NOW + datetime.timedelta(minutes=5)
+        )
+        self.assertIn("1 feeds", out)
+        status, out, _err = self.script(
+            "list", "--heb", str(HEB), now=NOW + datetime.timedelta(minutes=7)
+        )
+        self.assertIn(
+            f"#{feed_id} | heb {HEB} | Airbnb | active | last success 2 min ago | 6 nights", out
+        )
+        self.assertEqual(self.script("remove", str(feed_id))[0], 0)
+        self.assertEqual(self.script("remove", str(feed_id))[0], 2)
+        self.assertIn("no feed", self.script("list")[1])
+
+    def test_script_one_run_at_a_time(self):
+        """PostgreSQL: a run while another holds the lock stops at once.
+        SQLite (development) has no such lock: the run goes on."""
+        from gites.calendar.scripts.icalimport import RUN_LOCK_KEY
+
+        postgres = self.layer["engine"].dialect.name == "postgresql"
+        with db.advisory_lock(self.layer["engine"], RUN_LOCK_KEY) as got:
+            self.assertTrue(got)
+            status, _out, err = self.script("run")
+        if postgres:
+            self.assertEqual(status, 1)
+            self.assertIn("another importIcalFeeds run is going on", err)
+        else:
+            self.assertEqual(status, 0, err)
+        self.assertEqual(self.script("run")[0], 0)
+
+    def test_script_reports_failures_and_flags(self):
+        status, out, _err = self.script("add", "--heb", str(HEB), self.server.url("/missing.ics"))
+        self.assertEqual(status, 0)
+        status, out, _err = self.script("run")
+        self.assertEqual(status, 1)
+        self.assertIn("1 failed", out)
+        _status, out, _err = self.script("list", now=NOW + datetime.timedelta(hours=25))
+        self.assertIn("FAILING FOR 24 H", out)
+        self.assertIn("HTTP 404", out)
+        status, _out, err = self.script("add", "--heb", str(HEB), "ftp://x.org/a")
+        self.assertEqual(status, 2)
+        self.assertIn("importIcalFeeds:", err)

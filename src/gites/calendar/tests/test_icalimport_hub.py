@@ -1,0 +1,91 @@
+"""Imported nights reach the hub: import, then the outbox relay, real RabbitMQ (issue 13).
+
+An Airbnb-shaped feed served locally is imported into a cottage with a CGT
+code; the relay publishes its outbox rows; the hub's queue receives the
+site -> hub messages an owner's change makes, one per range.
+"""
+
+import datetime
+
+from sqlalchemy import select
+
+from gites.calendar import db, icalimport
+from gites.calendar.messaging.codec import decode_site_change
+from gites.calendar.messaging.relay import OutboxRelay
+from gites.calendar.models import OutboxMessage
+from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
+from gites.calendar.testing_amqp import DAEMON_PG, bind_queue, get_all, wait_until
+from gites.calendar.testing_http import FeedServer, airbnb_feed, allow_networks
+
+HUB_INBOX = "test.hub.inbox.ical"
+NOW = datetime.datetime.now().replace(microsecond=0)
+TODAY = NOW.date()
+
+
+def day(offset):
+    return TODAY + datetime.timedelta(days=offset)
+
+
+class ImportToHubTest(DatabaseTestCase):
+    layer = DAEMON_PG
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.layer["amqp_url"]
+        bind_queue(self.url, HUB_INBOX)
+        self.server = FeedServer().__enter__()
+        self.addCleanup(self.server.__exit__, None, None, None)
+        env = allow_networks("127.0.0.1/32")
+        env.__enter__()
+        self.addCleanup(env.__exit__, None, None, None)
+        with db.session_scope() as session:
+            add_proprio(session, 1)
+            session.flush()
+            add_cottage(session, 10, 1, cgt="HAFF1234")
+
+    def test_imported_ranges_reach_the_hub_queue(self):
+        self.server.route(
+            "/a.ics",
+            airbnb_feed(
+                (day(3), day(6), "Reserved"),
+                (day(10), day(11), "Airbnb (Not available)"),
+            ),
+        )
+        with db.session_scope() as session:
+            icalimport.add_feed(session, 10, self.server.url("/a.ics"), NOW)
+        with db.session_scope() as session:
+            jobs = icalimport.due_jobs(session, NOW, datetime.timedelta(0))
+        report = icalimport.run(jobs, db.session_scope, NOW, workers=2)
+        self.assertEqual(report.nights_set, 4)
+        relay = OutboxRelay(self.url, fmt="pickle", heartbeat=10)
+        relay.start()
+        self.addCleanup(relay.stop, 5)
+
+        def pending():
+            with db.session_scope() as session:
+                return session.scalars(
+                    select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))
+                ).all()
+
+        self.assertTrue(wait_until(lambda: pending() == []))
+        relay.stop(5)
+        midnight = datetime.time()
+        self.assertEqual(
+            [decode_site_change(body, ct) for body, ct, _ in get_all(self.url, HUB_INBOX)],
+            [
+                {
+                    "hebPk": 10,
+                    "cgtId": "HAFF1234",
+                    "start": datetime.datetime.combine(day(3), midnight),
+                    "end": datetime.datetime.combine(day(5), midnight),
+                    "typeOfSelection": "loue",
+                },
+                {
+                    "hebPk": 10,
+                    "cgtId": "HAFF1234",
+                    "start": datetime.datetime.combine(day(10), midnight),
+                    "end": datetime.datetime.combine(day(10), midnight),
+                    "typeOfSelection": "indisp",
+                },
+            ],
+        )
