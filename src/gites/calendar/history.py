@@ -120,20 +120,29 @@ def _origin_of(origin, key):
     return origin[key]
 
 
-def plan_nights(session, changes, origin):
-    """Read the current type of the days of ``changes`` (before the write).
-
-    ``changes``: {(heb_pk, day): type}; ``origin``: an :class:`Origin`, or
-    {(heb_pk, day): Origin} for a batch of several writers (the hub).  One
-    SELECT.  Groups come in cottage order, then in the order their origin
-    first appears in ``origin`` (a batch's order of application).
-    """
+def check_origin(changes, origin):
+    """ValueError unless every day of ``changes`` has an :class:`Origin`."""
     if origin is None:
         raise ValueError("write_days needs the origin of the change")
     if not isinstance(origin, Origin):
-        missing = [key for key in changes if key not in origin]
+        missing = [key for key in changes if not isinstance(origin.get(key), Origin)]
         if missing:
             raise ValueError(f"no origin for {missing[0]}")
+
+
+def plan_nights(session, changes, origin, current=None):
+    """Which days of ``changes`` really change, grouped per writer.
+
+    ``changes``: {(heb_pk, day): type}; ``origin``: an :class:`Origin`, or
+    {(heb_pk, day): Origin} for a batch of several writers (the hub);
+    ``current``: {(heb_pk, day): type} of the busy days before the write,
+    when the caller has it (else one SELECT, before the write).  Groups
+    come in cottage order, then in the order their origin first appears in
+    ``origin`` (a batch's order of application).
+    """
+    check_origin(changes, origin)
+    if current is not None:
+        return _plan(changes, origin, current)
     bounds = {}
     for heb_pk, day in changes:
         lo, hi = bounds.get(heb_pk, (day, day))
@@ -154,6 +163,10 @@ def plan_nights(session, changes, origin):
         )
         for heb_pk, res_date, res_type in session.execute(query):
             current[heb_pk, _as_day(res_date)] = res_type
+    return _plan(changes, origin, current)
+
+
+def _plan(changes, origin, current):
     rank = {}
     if not isinstance(origin, Origin):
         for value in origin.values():

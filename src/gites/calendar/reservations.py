@@ -140,16 +140,18 @@ def write_days(session, changes, pro_fk, now, origin):
     origin, type) whose days really changed; nothing when none did.
     Returns the :class:`~gites.calendar.history.ChangeRow` written.
 
-    The cottages must be locked.  Nights: one SELECT of the current types,
-    one DELETE per run of consecutive days of a cottage, sent as one
-    ``executemany`` (psycopg2's batch mode: one round trip per 100 runs,
-    see db.engine_options), one multi-row INSERT of the days whose type is
-    a reservation (``libre`` only deletes); then, when some day changed,
-    the change rows (one INSERT) and their nights (one upsert).
+    The cottages must be locked.  Nights: one DELETE per run of
+    consecutive days of a cottage, sent as one ``executemany`` (psycopg2's
+    batch mode: one round trip per 100 runs, see db.engine_options), one
+    multi-row INSERT of the days whose type is a reservation (``libre``
+    only deletes); then, when some day changed, the change rows (one
+    INSERT) and their nights (one upsert).  The types the days had come
+    from the DELETE itself (``RETURNING``) when there is one run (an
+    owner's range), else from one SELECT before it.
     """
     if not changes:
         return []
-    plan = history.plan_nights(session, changes, origin)
+    history.check_origin(changes, origin)
     table = Reservation.__table__
     ordered = sorted(changes)
     runs = []
@@ -159,7 +161,14 @@ def write_days(session, changes, pro_fk, now, origin):
             runs[-1]["hi"] = stamp + ONE_DAY
         else:
             runs.append({"heb": heb_pk, "lo": stamp, "hi": stamp + ONE_DAY})
-    session.execute(_DELETE_RUN, runs)
+    if len(runs) == 1:
+        deleted = session.execute(_DELETE_RUN_RETURNING, runs[0])
+        heb_pk = runs[0]["heb"]
+        current = {(heb_pk, res_date.date()): res_type for res_date, res_type in deleted}
+        plan = history.plan_nights(session, changes, origin, current=current)
+    else:
+        plan = history.plan_nights(session, changes, origin)
+        session.execute(_DELETE_RUN, runs)
     rows = [
         {
             "res_date": midnight(day),
@@ -210,6 +219,8 @@ _DELETE_RUN = delete(_RES).where(
     _RES.c.res_date >= bindparam("lo"),
     _RES.c.res_date < bindparam("hi"),
 )
+# One run: the rows it removes are the days' previous types (change log).
+_DELETE_RUN_RETURNING = _DELETE_RUN.returning(_RES.c.res_date, _RES.c.res_type)
 
 
 def touch_cottage(session, heb_pk, today):
