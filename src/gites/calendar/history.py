@@ -308,6 +308,18 @@ def changes(session, heb_pk, since=None, day=None, limit=DEFAULT_PAGE, offset=0)
     return [_row(values) for values in session.execute(query)]
 
 
+def last_state_change(session, heb_pk):
+    """The newest change of the calendar's state (a row without days), or None."""
+    query = (
+        select(*_COLUMNS)
+        .where(_CHANGE.c.heb_pk == heb_pk, _CHANGE.c.first_day.is_(None))
+        .order_by(_CHANGE.c.id.desc())
+        .limit(1)
+    )
+    values = session.execute(query).first()
+    return _row(values) if values is not None else None
+
+
 def count_changes(session, heb_pk, since=None, day=None):
     query = _filtered(select(func.count()).select_from(_CHANGE), heb_pk, since, day)
     return session.execute(query).scalar_one()
