@@ -78,6 +78,8 @@ setup(
             "gitesCalendarDemo = gites.calendar.scripts.demo:main",
             "gitesCalendarOwnerLink = gites.calendar.scripts.ownerlink:main",
             "calendarHistory = gites.calendar.scripts.history:main",
+            "hubGuard = gites.calendar.scripts.guard:main",
+            "parkedHubMessages = gites.calendar.scripts.parked:main",
         ],
     },
 )

@@ -34,6 +34,11 @@ class Settings:
     heartbeat: int
     # change-log retention (gites.calendar.history), in days
     history_keep_days: int = 730
+    # Bounds on one hub message (docs/messaging.rst, "Limits").
+    hub_max_bytes: int = 64 * 1024
+    hub_max_pickle_ops: int = 5000
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
 
 def mask_url(url):
@@ -160,4 +165,12 @@ def load_settings(env=None, require_db=True):
         outbound_format=outbound_format,
         heartbeat=_int(env, "AMQP_HEARTBEAT", 30, minimum=0, maximum=3600),
         history_keep_days=_int(env, "GITES_HISTORY_KEEP_DAYS", 730, minimum=1, maximum=36500),
+        hub_max_bytes=_int(
+            env, "GITES_HUB_MAX_BYTES", 64 * 1024, minimum=1024, maximum=16 * 1024 * 1024
+        ),
+        hub_max_pickle_ops=_int(
+            env, "GITES_HUB_MAX_PICKLE_OPS", 5000, minimum=50, maximum=1_000_000
+        ),
+        metrics_port=_int(env, "GITES_METRICS_PORT", None, minimum=1),
+        metrics_host=_get(env, "GITES_METRICS_HOST", "127.0.0.1"),
     )

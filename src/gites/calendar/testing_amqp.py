@@ -196,6 +196,45 @@ def get_all(url, queue_name):
             message.ack()
 
 
+def get_all_raw(url, queue_name):
+    """Like :func:`get_all`, but the bodies as the broker holds them (bytes,
+    never decompressed nor decoded): [(body, content_type, headers, properties)]."""
+    import amqp
+
+    parts = urlsplit(url)
+    vhost = parts.path[1:] or "/"
+    from urllib.parse import unquote
+
+    found = []
+    connection = amqp.Connection(
+        f"{parts.hostname}:{parts.port or 5672}",
+        userid=parts.username or "guest",
+        password=parts.password or "guest",
+        virtual_host=unquote(vhost),
+    )
+    connection.connect()
+    try:
+        channel = connection.channel()
+        channel.auto_decode = False
+        while True:
+            message = channel.basic_get(queue_name, no_ack=False)
+            if message is None:
+                return found
+            body = message.body if isinstance(message.body, bytes) else message.body.encode()
+            properties = message.properties
+            found.append(
+                (
+                    body,
+                    properties.get("content_type"),
+                    dict(properties.get("application_headers") or {}),
+                    properties,
+                )
+            )
+            channel.basic_ack(message.delivery_tag)
+    finally:
+        connection.close()
+
+
 def queue_counts(url, queue_name):
     """(messages ready, consumers) of a queue, through a passive declare."""
     from kombu import Connection
@@ -284,3 +323,76 @@ def daemon_process(db_url, amqp_url, *args, env=None):
 def process_output(process):
     process.log.seek(0)
     return process.log.read()
+
+
+def publish_message(url, body, routing_key="gdw", **options):
+    """Publish one message to ``booking.update`` as any kombu publisher would.
+
+    ``options`` go to ``Producer.publish`` as they are (``content_type``,
+    ``content_encoding``, ``serializer``, ``compression``, ``headers`` ...):
+    hostile publishers are the point.  Confirmed."""
+    from kombu import Connection, Producer
+
+    from gites.calendar.messaging import topology
+
+    with Connection(url, transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        topology.HUB_EXCHANGE.bind(channel).declare()
+        topology.HUB_QUEUE.bind(channel).declare()
+        Producer(channel, exchange=topology.HUB_EXCHANGE).publish(
+            body, routing_key=routing_key, delivery_mode=2, retry=False, **options
+        )
+
+
+def set_policy(vhost, name, pattern, definition):
+    """A queue policy in the test vhost (e.g. one that refuses publishes)."""
+    import json
+
+    rabbitmqctl(
+        "set_policy", "-p", vhost, "--apply-to", "queues", name, pattern, json.dumps(definition)
+    )
+
+
+def clear_policy(vhost, name):
+    rabbitmqctl("clear_policy", "-p", vhost, name, check=False)
+
+
+def refuse_parking(vhost, name="test-refuse-parking"):
+    """Make the parking queue nack every publish (full at length 0)."""
+    from gites.calendar.messaging import topology
+
+    pattern = "^" + topology.PARKING_QUEUE.name.replace(".", r"\.") + "$"
+    set_policy(vhost, name, pattern, {"max-length": 0, "overflow": "reject-publish"})
+    return name
+
+
+def colliding_keys_pickle(count):
+    """A pickle of ``{k * (2**61 - 1): 0 for k in range(count)}`` (keys
+    that all share one hash), written directly: building that dict to
+    pickle it would itself take quadratic time."""
+    import pickle
+
+    parts = [b"\x80\x02}q\x00"]
+    for first in range(0, count, 1000):
+        parts.append(b"(")
+        for k in range(first, min(first + 1000, count)):
+            parts.append(pickle.dumps(k * (2**61 - 1), 2)[2:-1] + b"K\x00")
+        parts.append(b"u")
+    parts.append(b".")
+    return b"".join(parts)
+
+
+def publish_messages(url, messages):
+    """Publish [(body, options)] to ``booking.update`` / ``gdw`` on one
+    connection, confirmed, in order (``options`` as for :func:`publish_message`)."""
+    from kombu import Connection, Producer
+
+    from gites.calendar.messaging import topology
+
+    with Connection(url, transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        topology.HUB_EXCHANGE.bind(channel).declare()
+        topology.HUB_QUEUE.bind(channel).declare()
+        producer = Producer(channel, exchange=topology.HUB_EXCHANGE)
+        for body, options in messages:
+            producer.publish(body, routing_key="gdw", delivery_mode=2, retry=False, **options)

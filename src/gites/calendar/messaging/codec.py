@@ -20,12 +20,19 @@ Decisions (documented here because other modules rely on them):
   0 and 2**63 - 1: both known publishers send an int, and strings like '042' or
   ' 42' would only hide a broken publisher.
 - Dates: ``date`` values as they are, ``datetime`` values and ISO datetime strings
-  are cut to their date; ISO strings must start with ``YYYY-MM-DD``.
+  are cut to their date; ISO strings must start with ``YYYY-MM-DD``. Years outside
+  1900..2200 are refused: no booking is that far, and day arithmetic near
+  9999-12-31 would overflow.
+- ``content_encoding`` (AMQP property): none, ``binary`` or ``8bit`` mean bytes as
+  they are; a text codec (``utf-8``, what kombu's JSON serializer sends, ``latin-1``
+  ...) is how a JSON body is read; anything else (unknown, or a bytes-to-bytes codec
+  such as ``zlib``) is refused. A pickle is bytes whatever the property says.
 - Unknown extra fields are ignored, so the hub may add some.
 """
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 import dataclasses
 import datetime
@@ -59,6 +66,8 @@ BOOKING_TYPES = {"booked": "loue", "unavailable": "indisp", "available": "libre"
 SELECTION_TYPES = frozenset(BOOKING_TYPES.values())
 CGT_ID_PATTERN = re.compile(r"[A-Z]{4}[0-9]{1,4}")
 MAX_NOTF_ID = 2**63 - 1  # fits a PostgreSQL bigint, should anyone store it
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # dates outside are refused
+BINARY_ENCODINGS = frozenset({"", "binary", "8bit"})
 
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ](.+))?", re.DOTALL)
 _REPR = reprlib.Repr()
@@ -145,9 +154,28 @@ def _no_duplicate_keys(pairs):
     return result
 
 
-def _decode_body(body, content_type):
+def _text_codec(content_encoding):
+    """The codec name of a text ``content_encoding``; None for bytes as they are."""
+    if content_encoding is None:
+        return None
+    if not isinstance(content_encoding, str):
+        raise _invalid(f"unsupported content encoding {_describe(content_encoding)}")
+    name = content_encoding.strip().lower()
+    if name in BINARY_ENCODINGS:
+        return None
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise _invalid(f"unsupported content encoding {_short(content_encoding)}") from None
+    if not info._is_text_encoding:  # noqa: SLF001 - the codecs module's own marker
+        raise _invalid(f"content encoding {_short(content_encoding)} is not a text encoding")
+    return info.name
+
+
+def _decode_body(body, content_type, content_encoding=None, max_pickle_ops=None):
     """Bytes -> plain data, by content type; InvalidMessage for anything wrong."""
     media_type = _media_type(content_type)
+    text_codec = _text_codec(content_encoding)
     if isinstance(body, (bytearray, memoryview)):
         body = bytes(body)
     if not isinstance(body, bytes):
@@ -158,10 +186,15 @@ def _decode_body(body, content_type):
         media_type = JSON_CONTENT_TYPE
     if media_type == PICKLE_CONTENT_TYPE:
         try:
-            return safe_loads(body)
+            return safe_loads(body, max_opcodes=max_pickle_ops)
         except (ForbiddenPickle, pickle.UnpicklingError) as exc:
             raise _invalid(str(exc)) from exc
     if media_type == JSON_CONTENT_TYPE:
+        if text_codec is not None:
+            try:
+                body = body.decode(text_codec)
+            except UnicodeError as exc:
+                raise _invalid(f"body is not {text_codec} text: {exc}") from None
         try:
             return json.loads(
                 body, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
@@ -181,6 +214,13 @@ def _field(payload, name):
 
 
 def _to_date(name, value):
+    day = _to_any_date(name, value)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise _invalid(f"{name} {day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
+
+
+def _to_any_date(name, value):
     if isinstance(value, datetime.datetime):  # before date: datetime is a date subclass
         return value.date()
     if isinstance(value, datetime.date):
@@ -238,10 +278,17 @@ def _validate_booking(payload):
     )
 
 
-def decode_hub_message(body: bytes, content_type: str | None) -> HubBooking:
-    """Decode + validate a hub->site body. Raises InvalidMessage for anything wrong."""
+def decode_hub_message(
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None = None,
+    max_pickle_ops: int | None = None,
+) -> HubBooking:
+    """Decode + validate a hub->site body. Raises InvalidMessage for anything wrong.
+
+    ``max_pickle_ops``: the pickle opcode limit (default: safepickle's)."""
     try:
-        payload = _decode_body(body, content_type)
+        payload = _decode_body(body, content_type, content_encoding, max_pickle_ops)
         return _validate_booking(payload)
     except InvalidMessage:
         raise
@@ -327,3 +374,13 @@ def decode_site_change(body: bytes, content_type: str) -> dict:
         raise
     except Exception as exc:
         raise _invalid(f"undecodable message: {type(exc).__name__}: {exc}") from exc
+
+
+def peek_cgt_id(body, content_type, content_encoding=None):
+    """The ``cgt_id`` of a body when it is readable (for listings), else None."""
+    try:
+        payload = _decode_body(body, content_type, content_encoding)
+    except Exception:
+        return None
+    value = payload.get("cgt_id") if isinstance(payload, Mapping) else None
+    return _one_line(value, 20) if isinstance(value, str) else None

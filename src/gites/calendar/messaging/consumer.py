@@ -1,55 +1,60 @@
-"""The hub -> site consumer: a reconnecting loop around a pure handler.
+"""The hub -> site consumer: the reconnecting loop around the batch and parking.
 
-Why not ``kombu.mixins.ConsumerMixin``: its loop is the model here (drain
-with a timeout, heartbeat check, ``should_stop`` seen within a second), but
-the daemon also needs to hold messages unacknowledged while the database is
-down (draining on, so heartbeats keep flowing), to apply them in batches and
-to sleep between reconnections in steps short enough for SIGTERM.  Those
-are easier to get right in one explicit loop than through the mixin's hooks.
+The shape is kombu's ``ConsumerMixin`` (drain with a timeout, heartbeat
+check, ``should_stop`` seen within a second), written out because the
+daemon also holds messages unacknowledged while the database is down
+(draining on, so heartbeats keep flowing), applies them in batches, and
+sleeps between reconnections in steps short enough for SIGTERM.  The work
+is in sibling modules: :mod:`.intake` (message -> booking, with the size
+limits), :mod:`.batch` (the fast and savepoint paths), :mod:`.parking`,
+:mod:`.retry` (backoff).
 
-One pass:
+The one rule: every message ends in exactly one outcome -- applied,
+partly-superseded, superseded, duplicate, unknown-cottage, or parked with
+its reason -- and the process survives it.
 
-1. ``_receive`` (kombu ``on_message``: the body is *not* decoded by kombu)
-   decodes with :func:`gites.calendar.messaging.codec.decode_hub_message`
-   and appends to ``pending``.  Nothing else happens in the callback,
-   because callbacks may run while a publish waits for its confirm.
-   A range the handler would refuse (``InvalidRange``) is detected here
-   too, before any SQL: such a message is parked without touching a batch.
+1. ``_receive`` (kombu ``on_message``; the channel's ``auto_decode`` is off,
+   so bodies stay the bytes that were published) decodes, and *any*
+   exception makes the message one to park with that exception as its
+   reason.  A body kombu itself could not decode (a ``compression`` header
+   that does not match) arrives in ``_undecodable``, same fate.  Nothing
+   else happens in the callback, because callbacks may run while a publish
+   waits for its confirm.
 2. ``_flush`` runs when ``batch_size`` messages are pending or the oldest
-   waited ``batch_wait`` seconds.  Fast path: the whole batch in one
-   transaction *without* savepoints, commit, *then* ack (invalid messages
-   are parked first, with a confirm; one ``basic_ack(multiple=True)`` when
-   the batch is acked whole).  If the database refuses a message (an
-   integrity error, a bug: not "unreachable"), that transaction is rolled
-   back and the batch is applied again one SAVEPOINT per message, so the
-   culprit is isolated and the others are committed and acked; the culprit
-   is retried and parked after ``MAX_DB_REFUSALS`` refusals.
-3. A database error rolls the batch back: the messages stay pending and
-   unacknowledged, the loop keeps draining (heartbeats) and retries the
-   batch after a backoff.  A broker error ends the connection: pending
-   messages are dropped (the broker redelivers them), the loop reconnects
-   with a backoff.  Redelivery is harmless: see handler.py.
+   waited ``batch_wait`` seconds: :class:`~.batch.BatchApplier` applies,
+   commits, *then* the messages are acked (one ``basic_ack(multiple=True)``
+   when the batch is acked whole); the ones to park are parked first, with
+   a confirm.
+3. A database that is unreachable rolls the batch back: the messages stay
+   pending and unacknowledged, the loop keeps draining (heartbeats) and
+   retries the batch after a backoff.  A message that cannot be parked (a
+   nack, a closed channel) is held unacknowledged apart from the batch and
+   parked again after a backoff, while the others go on.  A broker error
+   ends the connection: messages in hand are dropped (the broker redelivers
+   them), the loop reconnects with a backoff.  Redelivery is harmless: see
+   handler.py.  Any other error of the loop itself is logged with its
+   traceback and handled as a broker error: the process stays up.
 """
 
-import dataclasses
 import datetime
 import logging
 import time
 
-from kombu import Consumer, Producer
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from kombu import Consumer
+from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import db, logsafe
 from gites.calendar.config import mask_text, mask_url
-from gites.calendar.messaging import topology
-from gites.calendar.messaging.codec import InvalidMessage, decode_hub_message
-from gites.calendar.messaging.handler import (
-    UNKNOWN_COTTAGE,
-    apply_hub_batch,
-    apply_hub_booking,
-    prune_hub_applied,
-)
+from gites.calendar.messaging import intake, topology
+from gites.calendar.messaging.batch import PARKED, BatchApplier, Pending, log_outcome
+from gites.calendar.messaging.codec import InvalidMessage
+from gites.calendar.messaging.handler import prune_hub_applied
+from gites.calendar.messaging.parking import Parker
+from gites.calendar.messaging.retry import Backoff, one_line
 from gites.calendar.reservations import InvalidRange, check_range
+
+# Kept importable from here: older code and tests import these names.
+__all__ = ["BATCH_SIZE", "Backoff", "HubConsumer", "Pending", "one_line"]
 
 logger = logging.getLogger("gites.calendar.daemon")
 
@@ -62,44 +67,11 @@ PRUNE_INTERVAL = 3600.0
 MAX_DB_REFUSALS = 5
 
 
-class Backoff:
-    """Exponential delays: first, 2*first, ... up to ``maximum``."""
-
-    def __init__(self, first=1.0, maximum=30.0):
-        self.first = first
-        self.maximum = maximum
-        self.reset()
-
-    def reset(self):
-        self._next = self.first
-
-    def next(self):
-        delay = self._next
-        self._next = min(self._next * 2, self.maximum)
-        return delay
-
-
-@dataclasses.dataclass
-class Pending:
-    message: object  # kombu Message
-    booking: object = None  # codec HubBooking, None when invalid
-    reason: str | None = None  # why it is parked
-    outcome: str | None = None
-    refusals: int = 0
-    millis: float = 0.0
-
-
-def one_line(error):
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"
-
-
-def _is_unreachable(error):
-    """A database error that says "try later", not "this message is bad"."""
-    if isinstance(error, DBAPIError):
-        # OperationalError also covers deadlocks and serialisation failures.
-        return error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
-    return False
+def reason_of(error):
+    """The parking reason for an exception raised by one message."""
+    if isinstance(error, (InvalidMessage, InvalidRange)):
+        return str(error)
+    return f"undecodable: {one_line(error)}"
 
 
 class HubConsumer:
@@ -114,6 +86,8 @@ class HubConsumer:
         batch_wait=BATCH_WAIT,
         now=datetime.datetime.now,
         secrets=(),
+        max_bytes=intake.DEFAULT_MAX_BYTES,
+        max_pickle_ops=None,
     ):
         self.url = url
         self.heartbeat = heartbeat
@@ -124,14 +98,23 @@ class HubConsumer:
         self.batch_wait = batch_wait
         self.now = now
         self.secrets = tuple(secrets)
+        self.max_bytes = max_bytes
+        self.max_pickle_ops = max_pickle_ops
+        intake.install_bounded_decompressors(max_bytes)
         self.should_stop = False
+        self.consuming = False
+        self.db_waiting = None  # why the batch waits for the database (health check)
         self.pending = []
+        self.unparked = []  # decided "park", the broker refused: held unacked
         self._batch_started = None
         self._db_retry_at = None
+        self._park_retry_at = None
         self._db_backoff = Backoff()
+        self._park_backoff = Backoff()
         self._broker_backoff = Backoff()
         self._next_prune = 0.0
-        self._parking = None
+        self._parker = None
+        self.listeners = []  # callables(event, **details): metrics, tests
 
     # -- control ---------------------------------------------------------
 
@@ -143,6 +126,13 @@ class HubConsumer:
         text = msg % args if args else msg
         logger.log(level, "%s", logsafe.one_line(mask_text(text, self.secrets)))
 
+    def _emit(self, event, **details):
+        for listener in self.listeners:
+            try:
+                listener(event, **details)
+            except Exception:  # a metrics bug must not stop the consumer
+                logger.exception("consumer listener failed on %s", event)
+
     def _sleep(self, seconds):
         deadline = time.monotonic() + seconds
         while not self.should_stop and time.monotonic() < deadline:
@@ -152,7 +142,11 @@ class HubConsumer:
 
     def run(self):
         """Consume, reconnecting for ever, until :meth:`stop` is called."""
+        first = True
         while not self.should_stop:
+            if not first:
+                self._emit("reconnect")
+            first = False
             connection = topology.make_connection(self.url, self.heartbeat, confirm=True)
             errors = (
                 tuple(connection.connection_errors) + tuple(connection.channel_errors) + (OSError,)
@@ -160,22 +154,27 @@ class HubConsumer:
             try:
                 connection.connect()
                 self._consume(connection)
-            except errors as error:
-                self.pending = []  # unacked: the broker redelivers them
-                self._batch_started = None
+            except Exception as error:
+                # Unacked messages in hand go back to the queue with the connection.
+                self.pending, self.unparked = [], []
+                self._batch_started = self._db_retry_at = self._park_retry_at = None
                 if self.should_stop:
                     break
                 delay = self._broker_backoff.next()
-                self._log(
-                    logging.WARNING,
-                    "broker %s: %s; reconnecting in %.0f s",
-                    mask_url(self.url),
-                    one_line(error),
-                    delay,
-                )
+                if isinstance(error, errors):
+                    self._log(
+                        logging.WARNING,
+                        "broker %s: %s; reconnecting in %.0f s",
+                        mask_url(self.url),
+                        one_line(error),
+                        delay,
+                    )
+                else:  # a bug of ours: say where, and keep the process
+                    logger.exception("consumer loop failed; reconnecting in %.0f s", delay)
                 self._sleep(delay)
             finally:
-                self._parking = None
+                self.consuming = False
+                self._parker = None
                 try:
                     connection.release()
                 except Exception:  # a dead connection may fail to close: nothing to keep
@@ -184,14 +183,17 @@ class HubConsumer:
 
     def _consume(self, connection):
         channel = connection.channel()
+        # Bodies as published: py-amqp would otherwise turn some into str by
+        # their content_encoding (and leave others as bytes).
+        if hasattr(channel, "auto_decode"):
+            channel.auto_decode = False
         topology.declare_consumer_topology(channel)
-        # Parked messages go out on their own channel: a confirm wait on the
-        # consuming channel would interleave with deliveries.
-        self._parking = Producer(connection.channel(), exchange=topology.PARKING_EXCHANGE)
+        self._parker = Parker(connection, self._log)
         consumer = Consumer(
             channel,
             queues=[topology.HUB_QUEUE],
             on_message=self._receive,
+            on_decode_error=self._undecodable,
             prefetch_count=self.prefetch_count,
             no_ack=False,
         )
@@ -205,6 +207,7 @@ class HubConsumer:
                 self.batch_size,
             )
             self._broker_backoff.reset()
+            self.consuming = True
             while not self.should_stop:
                 self._housekeeping()
                 try:
@@ -214,13 +217,19 @@ class HubConsumer:
                 connection.heartbeat_check()
                 if self._flush_due():
                     self._flush()
+                if self._park_due():
+                    self._park_again()
 
     def _drain_timeout(self):
-        if not self.pending:
-            return SAFETY_INTERVAL
         now = time.monotonic()
-        due = self._db_retry_at or (self._batch_started + self.batch_wait)
-        return min(SAFETY_INTERVAL, max(0.001, due - now))
+        dues = []
+        if self.pending:
+            dues.append(self._db_retry_at or (self._batch_started + self.batch_wait))
+        if self.unparked:
+            dues.append(self._park_retry_at)
+        if not dues:
+            return SAFETY_INTERVAL
+        return min(SAFETY_INTERVAL, max(0.001, min(dues) - now))
 
     def _flush_due(self):
         if not self.pending:
@@ -230,45 +239,42 @@ class HubConsumer:
             return now >= self._db_retry_at
         return len(self.pending) >= self.batch_size or now >= self._batch_started + self.batch_wait
 
+    def _park_due(self):
+        return bool(self.unparked) and time.monotonic() >= self._park_retry_at
+
     # -- messages --------------------------------------------------------
 
     def _receive(self, message):
         try:
-            booking = decode_hub_message(message.body, message.content_type)
+            booking = intake.read_hub_message(message, self.max_bytes, self.max_pickle_ops)
             check_range(booking.start, booking.end, booking.res_type)
             item = Pending(message, booking=booking)
-        except (InvalidMessage, InvalidRange) as error:
-            item = Pending(message, reason=str(error))
+        except Exception as error:  # the one rule: whatever fails parks this message
+            item = Pending(message, reason=reason_of(error))
+        self._hold(item)
+
+    def _undecodable(self, message, error):
+        """kombu's ``on_decode_error``: the body could not even be inflated."""
+        self._hold(Pending(message, reason=f"undecodable: {one_line(error)}"))
+
+    def _hold(self, item):
         if not self.pending:
             self._batch_started = time.monotonic()
         self.pending.append(item)
 
     def _flush(self):
         batch, self.pending = self.pending[: self.batch_size], self.pending[self.batch_size :]
-        now = self.now()
         work = [item for item in batch if item.reason is None]
+        started = time.perf_counter()
+        applier = BatchApplier(self._log, MAX_DB_REFUSALS)  # read now: tests patch it
         try:
-            if work:
-                try:
-                    self._apply_batch(work, now)
-                except (SQLAlchemyError, InvalidRange) as error:
-                    # InvalidRange cannot happen (ranges are checked on
-                    # receipt); were it to, the slow path parks the culprit.
-                    if _is_unreachable(error):
-                        raise
-                    self._log(
-                        logging.WARNING,
-                        "database refused a batch of %d message(s) (%s); applying them one by one",
-                        len(work),
-                        one_line(error),
-                    )
-                    self._apply_one_by_one(work, now)
+            applier.apply(work, self.now())
         except SQLAlchemyError as error:
-            for item in work:
-                item.outcome = None
             self.pending = batch + self.pending
             delay = self._db_backoff.next()
             self._db_retry_at = time.monotonic() + delay
+            self.db_waiting = one_line(error)
+            self._emit("database-error", error=error)
             self._log(
                 logging.WARNING,
                 "database: %s; %d message(s) kept unacknowledged, retrying in %.0f s",
@@ -278,16 +284,20 @@ class HubConsumer:
             )
             return
         self._db_retry_at = None
+        self.db_waiting = None
         self._db_backoff.reset()
         retry, done = [], []
         for item in batch:
             if item.reason is not None:
-                self._park(item)
+                if not self._park(item):
+                    self.unparked.append(item)
+                    continue
             elif item.outcome is None:
                 retry.append(item)
                 continue
             done.append(item)
-        self._ack(done, whole=not retry)
+        self._ack(done, whole=not retry and not self.unparked)
+        self._emit("batch", seconds=time.perf_counter() - started, items=done)
         for item in done:
             self._log_item(item)
         self.pending = retry + self.pending
@@ -295,118 +305,52 @@ class HubConsumer:
             self._db_retry_at = time.monotonic() + self._db_backoff.next()
         self._batch_started = time.monotonic() if self.pending else None
 
+    def _park(self, item):
+        decompressed = not getattr(item.message, "errors", None) and "compression" in (
+            item.message.headers or {}
+        )
+        if not self._parker.park(item, decompressed=decompressed):
+            if self._park_retry_at is None or not self.unparked:
+                self._park_retry_at = time.monotonic() + self._park_backoff.next()
+            return False
+        item.outcome = PARKED
+        return True
+
+    def _park_again(self):
+        held, self.unparked = self.unparked, []
+        self._park_retry_at = None
+        done = []
+        for item in held:
+            if self._park(item):
+                done.append(item)
+            else:
+                self.unparked.append(item)
+        if not self.unparked:
+            self._park_backoff.reset()
+        else:
+            self._park_retry_at = time.monotonic() + self._park_backoff.next()
+        self._ack(done, whole=False)
+        self._emit("batch", seconds=0.0, items=done)
+        for item in done:
+            self._log_item(item)
+
     def _ack(self, done, whole):
         """Ack ``done``: one ``multiple`` ack when it is every message held
-        up to the highest delivery tag (same channel: pending is emptied on
-        reconnection), else one ack each."""
+        up to the highest delivery tag (same channel: what is held is
+        emptied on reconnection), else one ack each."""
         if not done:
             return
         last = max(done, key=lambda item: item.message.delivery_tag)
         tag = last.message.delivery_tag
-        if whole and len(done) > 1 and all(p.message.delivery_tag > tag for p in self.pending):
+        held = self.pending + self.unparked
+        if whole and len(done) > 1 and all(p.message.delivery_tag > tag for p in held):
             last.message.ack(multiple=True)
             return
         for item in done:
             item.message.ack()
 
-    def _apply_batch(self, work, now):
-        """The fast path: every message in one transaction, no savepoints.
-
-        A database error propagates with the transaction rolled back and
-        nothing applied (outcomes are reset)."""
-        started = time.perf_counter()
-        try:
-            with db.session_scope() as session:
-                outcomes = apply_hub_batch(session, [item.booking for item in work], now)
-        except BaseException:
-            for item in work:
-                item.outcome = None
-            raise
-        share = (time.perf_counter() - started) * 1000 / len(work)
-        for item, outcome in zip(work, outcomes, strict=True):
-            item.outcome = outcome
-            item.millis += share
-
-    def _apply_one_by_one(self, work, now):
-        """The slow path: one SAVEPOINT per message, a refused one alone."""
-        with db.session_scope() as session:
-            for item in work:
-                if item.reason is None:
-                    self._apply(session, item, now)
-
-    def _apply(self, session, item, now):
-        started = time.perf_counter()
-        try:
-            with session.begin_nested():
-                item.outcome = apply_hub_booking(session, item.booking, now)
-        except InvalidRange as error:
-            item.reason = str(error)
-        except SQLAlchemyError as error:
-            if _is_unreachable(error):
-                raise  # the whole batch waits for the database
-            item.refusals += 1
-            self._log(
-                logging.ERROR,
-                "hub %s notf %s refused by the database (%d/%d): %s",
-                item.booking.cgt_id,
-                item.booking.notf_id,
-                item.refusals,
-                MAX_DB_REFUSALS,
-                one_line(error),
-            )
-            if item.refusals >= MAX_DB_REFUSALS:
-                item.reason = f"refused by the database {item.refusals} times: {one_line(error)}"
-        item.millis += (time.perf_counter() - started) * 1000
-
-    def _park(self, item):
-        """Publish the message as it came to the parking queue, confirmed."""
-        message = item.message
-        info = message.delivery_info or {}
-        headers = dict(message.headers or {})
-        headers.update(
-            {
-                topology.REASON_HEADER: item.reason[:1000],
-                topology.CONTENT_TYPE_HEADER: message.content_type or "",
-                topology.ROUTING_KEY_HEADER: info.get("routing_key") or "",
-                topology.EXCHANGE_HEADER: info.get("exchange") or "",
-            }
-        )
-        self._parking.publish(
-            message.body,
-            routing_key=topology.PARKING_QUEUE.routing_key,
-            content_type=message.content_type or "application/octet-stream",
-            content_encoding=message.content_encoding or "binary",
-            headers=headers,
-            delivery_mode=2,
-            retry=False,
-            confirm_timeout=topology.CONFIRM_TIMEOUT,
-        )
-        item.outcome = "parked"
-
     def _log_item(self, item):
-        booking = item.booking
-        if item.outcome == "parked":
-            info = item.message.delivery_info or {}
-            self._log(
-                logging.WARNING,
-                "hub message (routing key %r, content type %r) parked in %s: %s",
-                info.get("routing_key"),
-                item.message.content_type,
-                topology.PARKING_QUEUE.name,
-                item.reason,
-            )
-            return
-        self._log(
-            logging.WARNING if item.outcome == UNKNOWN_COTTAGE else logging.INFO,
-            "hub %s %s..%s %s notf %d: %s (%.1f ms)",
-            booking.cgt_id,
-            booking.start.isoformat(),
-            booking.end.isoformat(),
-            booking.res_type,
-            booking.notf_id,
-            item.outcome,
-            item.millis,
-        )
+        log_outcome(self._log, item)
 
     # -- housekeeping ----------------------------------------------------
 

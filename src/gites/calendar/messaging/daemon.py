@@ -10,7 +10,11 @@ Settings come from the environment (:mod:`gites.calendar.config`):
 ``GITES_DB_URL``; ``AMQP_BROKER_URL`` (or the legacy ``AMQP_BROKER_HOST`` with
 ``AMQP_USER``/``AMQP_PASSWORD``/``AMQP_VHOST``); without either, the embedded
 transport on ``var/kombu.db`` (development only, see docs/messaging.rst);
-``AMQP_HEARTBEAT`` (seconds, default 30); ``GITES_HUB_FORMAT`` (pickle|json).
+``AMQP_HEARTBEAT`` (seconds, default 30); ``GITES_HUB_FORMAT`` (pickle|json);
+``GITES_HUB_MAX_BYTES`` (default 65536) and ``GITES_HUB_MAX_PICKLE_OPS``
+(default 5000), the bounds on one hub message (docs/messaging.rst);
+``GITES_METRICS_PORT`` / ``GITES_METRICS_HOST`` (or ``--metrics-port``):
+``/metrics`` and ``/healthz`` (:mod:`.metrics`), off by default.
 
 SIGTERM or SIGINT: the message in hand is finished, connections close,
 exit 0 (unacknowledged messages go back to the queue).  A second signal
@@ -31,8 +35,9 @@ from urllib.parse import unquote, urlsplit
 from gites.calendar import db
 from gites.calendar.config import SettingsError, load_settings, mask_text, mask_url
 from gites.calendar.messaging import topology
-from gites.calendar.messaging.consumer import BATCH_SIZE, HubConsumer, one_line
+from gites.calendar.messaging.consumer import BATCH_SIZE, HubConsumer
 from gites.calendar.messaging.relay import OutboxRelay
+from gites.calendar.messaging.retry import one_line
 
 PROG = "importCalendarEventsFromWalhebCalendarDaemon"
 EXIT_OK, EXIT_UNREACHABLE, EXIT_CONFIG = 0, 1, 2
@@ -184,6 +189,11 @@ def parse_args(argv):
         help=f"messages applied per database transaction (default {BATCH_SIZE})",
     )
     parser.add_argument("--no-relay", action="store_true", help="do not relay the outbox")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics and /healthz on this port (default: GITES_METRICS_PORT; off)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -209,11 +219,25 @@ def main(argv=None):
         )
     db.configure_db(settings.db_url)
     consumer = HubConsumer(
-        url, heartbeat=settings.heartbeat, batch_size=args.batch_size, secrets=secrets
+        url,
+        heartbeat=settings.heartbeat,
+        batch_size=args.batch_size,
+        secrets=secrets,
+        max_bytes=settings.hub_max_bytes,
+        max_pickle_ops=settings.hub_max_pickle_ops,
     )
     relay = OutboxRelay(
         url, fmt=settings.outbound_format, heartbeat=settings.heartbeat, secrets=secrets
     )
+    metrics = None
+    port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    if port:
+        from gites.calendar.messaging.metrics import DaemonMetrics
+
+        metrics = DaemonMetrics(consumer)
+        consumer.listeners.append(metrics.consumer_event)
+        relay.on_published = metrics.on_relay_published
+        metrics.serve(settings.metrics_host, port)
     install_signal_handlers(consumer, relay)
     if not args.no_relay:
         relay.start()
@@ -221,6 +245,8 @@ def main(argv=None):
         consumer.run()
     finally:
         relay.stop(timeout=2.0)
+        if metrics is not None:
+            metrics.close()
         db.get_engine().dispose()
     logger.info("stopped")
     return EXIT_OK

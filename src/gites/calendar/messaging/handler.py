@@ -29,7 +29,7 @@ dates, the guard rows.
 import collections
 import datetime
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from gites.calendar.history import HUB, Origin
 from gites.calendar.models import Hebergement, HubApplied
@@ -40,6 +40,11 @@ PARTLY_SUPERSEDED = "partly-superseded"  # some days kept a newer notification's
 SUPERSEDED = "superseded"  # every day already set by newer notifications
 DUPLICATE = "duplicate"  # this notification was applied before (redelivery)
 UNKNOWN_COTTAGE = "unknown-cottage"  # no cottage has this CGT code: ack, log
+
+# A notification this far above the highest applied for its cottage is
+# suspect (a hand-made one, a counter gone wrong): it would make the real
+# ones "superseded" on its days.  Applied, but logged loudly.
+NOTF_JUMP = 1_000_000
 
 # hub_applied rows are needed as long as a notification about those days may
 # still arrive late or be redelivered; a month after the range ended (and
@@ -82,6 +87,11 @@ _TOUCH = (
     .values(heb_calendrier_proprio_date_maj=bindparam("today"))
 )
 _RECORD = insert(_APPLIED)
+_HIGHEST = (
+    select(_APPLIED.c.heb_pk, func.max(_APPLIED.c.notf_id))
+    .where(_APPLIED.c.heb_pk.in_(bindparam("pks", expanding=True)))
+    .group_by(_APPLIED.c.heb_pk)
+)
 
 
 def apply_hub_booking(session, booking, now):
@@ -89,7 +99,7 @@ def apply_hub_booking(session, booking, now):
     return apply_hub_batch(session, [booking], now)[0]
 
 
-def apply_hub_batch(session, bookings, now):
+def apply_hub_batch(session, bookings, now, jumps=None):
     """Apply ``bookings`` (codec ``HubBooking``), in arrival order, in the
     caller's transaction; return their outcomes (constants of this module).
 
@@ -98,6 +108,10 @@ def apply_hub_batch(session, bookings, now):
     not acceptable (end before start, longer than two years), before any
     SQL: the caller parks such a message.  Database errors propagate: the
     caller rolls back and retries later.
+
+    ``jumps``, a list: (booking, highest notf_id applied before) is appended
+    for each applied notification more than :data:`NOTF_JUMP` above the
+    highest one of its cottage (one more statement per batch).
     """
     for booking in bookings:
         check_range(booking.start, booking.end, booking.res_type)
@@ -120,6 +134,8 @@ def apply_hub_batch(session, bookings, now):
         }
         for heb_pk, notf_id, start, end in connection.execute(_HISTORY, params):
             history[heb_pk].append((notf_id, start, end))
+        if jumps is not None:
+            highest = dict(connection.execute(_HIGHEST, {"pks": params["pks"]}).all())
     outcomes, changes, origins, records = [], {}, {}, []
     for booking in bookings:
         heb_pk = cottages.get(booking.cgt_id)
@@ -131,6 +147,11 @@ def apply_hub_batch(session, bookings, now):
         outcomes.append(outcome)
         if outcome == DUPLICATE:
             continue
+        if jumps is not None:
+            before = highest.get(heb_pk)
+            if before is not None and booking.notf_id > before + NOTF_JUMP:
+                jumps.append((booking, before))
+            highest[heb_pk] = max(before or 0, booking.notf_id)
         origin = Origin(HUB, booking.notf_id)
         for day in wanted:
             changes[heb_pk, day] = booking.res_type
@@ -186,3 +207,30 @@ def prune_hub_applied(session, now, keep_days=KEEP_APPLIED_DAYS):
         .where(HubApplied.end_date < limit.date(), HubApplied.applied_at < limit)
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def guard_rows(session, heb_pks):
+    """(heb_pk, notf_id, start, end, applied_at) of the cottages, highest first."""
+    return session.execute(
+        select(
+            _APPLIED.c.heb_pk,
+            _APPLIED.c.notf_id,
+            _APPLIED.c.start_date,
+            _APPLIED.c.end_date,
+            _APPLIED.c.applied_at,
+        )
+        .where(_APPLIED.c.heb_pk.in_(heb_pks))
+        .order_by(_APPLIED.c.heb_pk, _APPLIED.c.notf_id.desc())
+    ).all()
+
+
+def clear_guard(session, heb_pks=None, above=None):
+    """Delete guard rows (of ``heb_pks``, or of every cottage when None;
+    only ``notf_id > above`` when given); return how many.  The days keep
+    their state: the next notification about them is applied as new."""
+    statement = delete(HubApplied)
+    if heb_pks is not None:
+        statement = statement.where(HubApplied.heb_pk.in_(heb_pks))
+    if above is not None:
+        statement = statement.where(HubApplied.notf_id > above)
+    return session.execute(statement.execution_options(synchronize_session=False)).rowcount

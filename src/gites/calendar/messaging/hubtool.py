@@ -4,7 +4,10 @@ Publish a booking change as the hub does (same broker settings as the
 daemon: AMQP_BROKER_URL, else AMQP_BROKER_HOST..., else the embedded
 transport on var/kombu.db)::
 
-    publishHubMessage --type booked --cgt HAFF1234 --start 2031-07-01 --end 2031-07-05
+    publishHubMessage --type booked --cgt HAFF1234 --start 2031-07-01 --end 2031-07-05 --notf-id 42
+
+``--notf-id`` is required on a real broker: a made-up number above the
+hub's counter would mask the hub's own notifications (see ``hubGuard``).
 
 Print what the site sends to the hub (booking.update.gdw / import)::
 
@@ -78,7 +81,9 @@ def parse_args(argv):
     parser.add_argument(
         "--notf-id",
         type=int,
-        help="the hub's notification number (default: milliseconds since 1970)",
+        help="the hub's notification number; required on a real broker (a guessed one"
+        " could outrank the hub's and mask its notifications); on the embedded"
+        " transport the default is milliseconds since 1970",
     )
     parser.add_argument("--format", choices=("pickle", "json"), default="pickle")
     args = parser.parse_args(argv)
@@ -89,7 +94,17 @@ def parse_args(argv):
     return args
 
 
+class MissingNotfId(Exception):
+    pass
+
+
 def publish(url, args, out):
+    if args.notf_id is None and topology.is_amqp(url):
+        # Milliseconds since 1970 are far above the hub's counter: such a
+        # message would make the hub's next notifications "superseded".
+        raise MissingNotfId(
+            "--notf-id is required on a real broker (use the hub's next notification number)"
+        )
     notf_id = args.notf_id if args.notf_id is not None else int(time.time() * 1000)
     body, content_type = hub_message(
         args.type, args.cgt, args.start, args.end, notf_id, args.format
@@ -174,7 +189,7 @@ def main(argv=None, out=print):
             listen(url, args, out)
         else:
             publish(url, args, out)
-    except InvalidMessage as error:
+    except (InvalidMessage, MissingNotfId) as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

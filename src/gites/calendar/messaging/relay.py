@@ -42,7 +42,7 @@ from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import SiteChange, encode_site_change
 from gites.calendar.messaging.confirms import ConfirmWindow
-from gites.calendar.messaging.consumer import Backoff, one_line
+from gites.calendar.messaging.retry import Backoff, one_line
 from gites.calendar.models import OutboxMessage
 
 logger = logging.getLogger("gites.calendar.relay")
@@ -70,6 +70,7 @@ class OutboxRelay:
         self._window = None
         self._db_connection = None
         self._standby_logged = False
+        self.on_published = None  # callable(count) once rows are confirmed (metrics)
 
     def _log(self, level, msg, *args):
         logger.log(
@@ -105,6 +106,8 @@ class OutboxRelay:
                         continue
                     self._connect()
                     sent = self.relay_pending()
+                    if sent and self.on_published is not None:
+                        self.on_published(sent)
                     broker_backoff.reset()
                     db_backoff.reset()
                     if sent < BATCH:

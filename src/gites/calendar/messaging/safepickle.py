@@ -7,11 +7,16 @@ a pickle names, so a body from the broker is only ever loaded by :func:`safe_loa
    data never needs (persistent ids, extension codes, INST/OBJ/NEWOBJ/BUILD,
    out-of-band buffers), any GLOBAL outside the allow-list, length prefixes larger
    than the body, memo indices out of proportion to the body (CPython grows its memo
-   table to the index), and data after STOP.
+   table to the index), data after STOP, more than ``max_opcodes`` opcodes (the
+   work of every later step is proportional to it: a dict of keys sharing one
+   hash is built in quadratic time, so its size must be small), and the set
+   opcodes (a set of colliding keys is the same attack; messages hold no set).
 2. The C unpickler then runs with ``find_class`` restricted to the same allow-list
    (that also covers STACK_GLOBAL, whose names are only known while loading).
-3. The result is walked: only dict, list, tuple, str, bytes, int, float, bool, None,
-   date and datetime may make it up, with no cycles and a bounded depth.
+3. The result is walked once per object, shared ones included (linear time):
+   only dict, list, tuple, str, bytes, int, float, bool, None, date and datetime may
+   make it up, with no cycles, and no path from the root deeper than ``MAX_DEPTH``
+   containers (a shared sub-list counts at every depth it is reachable from).
 
 Forbidden input raises :class:`ForbiddenPickle`; broken input raises
 ``pickle.UnpicklingError``. Nothing named by a refused global is ever called.
@@ -22,9 +27,14 @@ import io
 import pickle
 import re
 
+from gites.calendar.messaging.pickleheights import Heights
+
 __all__ = ["ForbiddenPickle", "safe_loads"]
 
 MAX_DEPTH = 100  # legitimate messages are two levels deep; keeps recursive consumers safe
+# A hub message is about 20 opcodes.  At this limit the worst pickle (a dict of
+# keys that all share one hash) loads in well under a second: docs/messaging.rst.
+MAX_OPCODES = 5000
 
 
 class ForbiddenPickle(Exception):
@@ -183,11 +193,34 @@ def _check_memo_index(index, size):
         raise ForbiddenPickle(f"pickle memo index {index} is out of proportion to its size")
 
 
-def _scan(data):
-    """Walk the opcodes of ``data`` without building or calling anything."""
+# Refused as the type they build, before building anything.
+_SET_OPCODES = {
+    "EMPTY_SET": "builtins.set",
+    "ADDITEMS": "builtins.set",
+    "FROZENSET": "builtins.frozenset",
+}
+
+
+def _scan(data, max_opcodes=MAX_OPCODES):
+    """Walk the opcodes of ``data`` without building or calling anything.
+
+    Linear in the size of ``data``.  Over the opcode limit, a second walk
+    follows the nesting heights, so that a deep pickle is refused as deep
+    whatever its length (kept off the common path: it costs)."""
+    count = _walk(data)
+    if count > max_opcodes:
+        _walk(data, Heights(MAX_DEPTH, ForbiddenPickle))  # raises if too deep
+        raise ForbiddenPickle(f"pickle has more than {max_opcodes} opcodes")
+
+
+def _walk(data, heights=None):
+    """One pass over the opcodes (see :func:`_scan`); returns their count."""
     size = len(data)
     pos = 0
+    count = 0
     while pos < size:
+        count += 1
+        index = None
         start = pos
         code = data[pos : pos + 1]
         entry = _OPCODES.get(code)
@@ -212,7 +245,10 @@ def _scan(data):
             elif name == "PUT":
                 if not _DECIMAL.fullmatch(lines[0]):
                     raise _malformed(f"PUT at byte {start} has a bad index")
-                _check_memo_index(int(lines[0]), size)
+                index = int(lines[0])
+                _check_memo_index(index, size)
+            elif name == "GET" and _DECIMAL.fullmatch(lines[0]):
+                index = int(lines[0])
         elif layout in _LENGTH_BYTES:
             width = _LENGTH_BYTES[layout]
             if pos + width > size:
@@ -228,16 +264,21 @@ def _scan(data):
                 raise _malformed(f"{name} at byte {start} is truncated")
             argument = int.from_bytes(data[pos : pos + layout], "little")
             pos += layout
+            index = argument
             if name == "LONG_BINPUT":
                 _check_memo_index(argument, size)
             elif name == "FRAME" and argument > size - pos:
                 raise _malformed(f"FRAME at byte {start} announces more data than there is")
         if name in _FORBIDDEN_OPCODES:
             raise ForbiddenPickle(f"forbidden pickle opcode {name}")
+        if name in _SET_OPCODES:
+            raise ForbiddenPickle(f"forbidden type {_SET_OPCODES[name]} in pickle data")
+        if heights is not None:
+            heights.step(name, index)
         if name == "STOP":
             if pos != size:
                 raise _malformed(f"{size - pos} bytes of data after STOP")
-            return
+            return count
     raise _malformed("pickle data was truncated (no STOP opcode)")
 
 
@@ -251,14 +292,22 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def _check_plain(root):
-    """Refuse any object that is not plain data, iteratively (no recursion limit)."""
-    best_depth = {}  # id of a checked container -> shallowest depth it was checked at
-    on_path = set()  # ids of the containers being walked, to tell cycles from sharing
-    stack = [(root, 0, False)]
+    """Refuse any object that is not plain data, iteratively (no recursion limit).
+
+    Depth-first, each container walked once: ``height`` remembers how many
+    container levels a walked one holds, so meeting it again (shared) costs
+    one look-up, and the depth it would reach from there is still checked."""
+    height = {}  # id of a walked container -> its height (1 for an empty one)
+    on_path = []  # the containers being walked, root first
+    on_path_ids = set()  # their ids, to tell cycles from sharing
+    stack = [(root, False)]
     while stack:
-        obj, depth, leaving = stack.pop()
+        obj, leaving = stack.pop()
+        key = id(obj)
         if leaving:
-            on_path.discard(id(obj))
+            on_path.pop()
+            on_path_ids.discard(key)
+            height[key] = 1 + max((height.get(id(child), 0) for child in _children(obj)), default=0)
             continue
         kind = type(obj)
         if kind in _SCALAR_TYPES:
@@ -267,28 +316,34 @@ def _check_plain(root):
             raise ForbiddenPickle(
                 f"forbidden type {kind.__module__}.{kind.__qualname__} in pickle data"
             )
-        key = id(obj)
-        if key in on_path:
+        if key in on_path_ids:
             raise ForbiddenPickle("cyclic reference in pickle data")
-        if key in best_depth and best_depth[key] <= depth:
-            continue  # shared and already checked at least this deep
-        if depth >= MAX_DEPTH:
+        depth = len(on_path)
+        if depth + height.get(key, 1) > MAX_DEPTH:
             raise ForbiddenPickle(f"pickle data nested deeper than {MAX_DEPTH} levels")
-        best_depth[key] = depth
-        on_path.add(key)
-        stack.append((obj, depth, True))
-        children = [v for item in obj.items() for v in item] if kind is dict else obj
-        stack.extend((child, depth + 1, False) for child in children)
+        if key in height:
+            continue  # shared, walked already
+        on_path.append(obj)
+        on_path_ids.add(key)
+        stack.append((obj, True))
+        stack.extend((child, False) for child in _children(obj))
 
 
-def safe_loads(data):
+def _children(obj):
+    if type(obj) is dict:
+        return [v for item in obj.items() for v in item]
+    return obj
+
+
+def safe_loads(data, max_opcodes=None):
     """Unpickle ``data`` allowing only plain data, dates and datetimes.
 
     Python 2 pickles load: 8-bit ``str`` values are decoded as latin-1, so they come
     out as ``str`` and the byte-string states of ``date``/``datetime`` are accepted.
     Raises :class:`ForbiddenPickle` for anything outside the allow-list (the message
     names the offending global, opcode or type) and ``pickle.UnpicklingError`` for a
-    broken pickle. ``TypeError`` if ``data`` is not bytes-like.
+    broken pickle. ``TypeError`` if ``data`` is not bytes-like. ``max_opcodes``
+    defaults to :data:`MAX_OPCODES`.
 
     Note: Python 3 writes an empty ``bytes`` into protocol <= 2 pickles as a call to
     ``__builtin__.bytes``, which is not allowed; messages never carry one.
@@ -297,7 +352,7 @@ def safe_loads(data):
         data = bytes(data)
     if not isinstance(data, bytes):
         raise TypeError(f"safe_loads expects bytes, not {type(data).__name__}")
-    _scan(data)
+    _scan(data, MAX_OPCODES if max_opcodes is None else max_opcodes)
     unpickler = _RestrictedUnpickler(io.BytesIO(data), encoding="latin1")
     try:
         result = unpickler.load()

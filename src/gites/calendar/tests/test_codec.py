@@ -38,6 +38,7 @@ from gites.calendar.messaging.codec import (
     encode_site_change,
 )
 from gites.calendar.messaging.safepickle import ForbiddenPickle, safe_loads
+from gites.calendar.testing_amqp import colliding_keys_pickle
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 SRC = pathlib.Path(codec.__file__).resolve().parents[3]
@@ -1045,3 +1046,114 @@ if python2() is not None:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ContentEncodingAndLimitsTests(unittest.TestCase):
+    """content_encoding, the date window and the pickle opcode limit."""
+
+    PAYLOAD = {
+        "booking_type": "booked",
+        "cgt_id": "HAFF1234",
+        "start_date": "2031-06-01",
+        "end_date": "2031-06-01",
+        "notf_id": 1,
+    }
+
+    def test_json_text_encodings(self):
+        text = json.dumps(dict(self.PAYLOAD, cgt_id="HAFF1234"))
+        for encoding in (None, "binary", "8bit", "utf-8", "UTF8", "latin-1", "utf-16"):
+            with self.subTest(encoding):
+                codec_name = encoding if encoding not in (None, "binary", "8bit") else "utf-8"
+                body = text.encode(codec_name)
+                booking = decode_hub_message(body, JSON, content_encoding=encoding)
+                self.assertEqual(booking.notf_id, 1)
+
+    def test_bad_encodings_are_refused(self):
+        body = json.dumps(self.PAYLOAD).encode()
+        cases = {
+            "x-nope": "unsupported content encoding 'x-nope'",
+            "zlib_codec": "content encoding 'zlib_codec' is not a text encoding",
+            "base64": "content encoding 'base64' is not a text encoding",
+        }
+        for encoding, reason in cases.items():
+            with self.subTest(encoding), self.assertRaises(InvalidMessage) as caught:
+                decode_hub_message(body, JSON, content_encoding=encoding)
+            self.assertEqual(str(caught.exception), reason)
+        with self.assertRaises(InvalidMessage) as caught:
+            decode_hub_message(b'{"a": "\xff"}', JSON, content_encoding="utf-8")
+        self.assertTrue(str(caught.exception).startswith("body is not utf-8 text"))
+
+    def test_pickle_ignores_content_encoding(self):
+        body = pickle.dumps(self.PAYLOAD, 2)
+        self.assertEqual(decode_hub_message(body, PICKLE, content_encoding="utf-8").notf_id, 1)
+
+    def test_dates_outside_1900_2200_are_refused(self):
+        for start, end in (
+            ("9999-12-30", "9999-12-31"),
+            ("1899-12-31", "1900-01-01"),
+            ("2200-12-31", "2201-01-01"),
+        ):
+            body = json.dumps(dict(self.PAYLOAD, start_date=start, end_date=end)).encode()
+            with self.subTest(start), self.assertRaises(InvalidMessage) as caught:
+                decode_hub_message(body, JSON)
+            self.assertIn("is outside the years 1900 to 2200", str(caught.exception))
+        for start in ("1900-01-01", "2200-12-31"):
+            body = json.dumps(dict(self.PAYLOAD, start_date=start, end_date=start)).encode()
+            self.assertEqual(decode_hub_message(body, JSON).start.isoformat(), start)
+        pickled = pickle.dumps(
+            dict(self.PAYLOAD, start_date=datetime.date.max, end_date=datetime.date.max), 2
+        )
+        with self.assertRaisesRegex(InvalidMessage, "outside the years"):
+            decode_hub_message(pickled, PICKLE)
+
+    def test_opcode_limit(self):
+        body = pickle.dumps(dict(self.PAYLOAD, extra=list(range(6000))), 2)
+        with self.assertRaises(InvalidMessage) as caught:
+            decode_hub_message(body, PICKLE)
+        self.assertEqual(str(caught.exception), "pickle has more than 5000 opcodes")
+        self.assertEqual(decode_hub_message(body, PICKLE, max_pickle_ops=10_000).notf_id, 1)
+
+    def test_colliding_keys_at_the_limit_load_quickly(self):
+        import time
+
+        body = colliding_keys_pickle(80_000)
+        started = time.process_time()
+        with self.assertRaisesRegex(ForbiddenPickle, "more than 5000 opcodes"):
+            safe_loads(body)
+        self.assertLess(time.process_time() - started, 2.0)
+
+    def test_set_opcodes_are_refused_before_building(self):
+        for data, kind in (
+            (b"\x80\x04\x8f\x94.", "set"),  # EMPTY_SET
+            (b"\x80\x04(K\x01\x91.", "frozenset"),  # FROZENSET
+        ):
+            with self.subTest(kind), self.assertRaises(ForbiddenPickle) as caught:
+                safe_loads(data)
+            self.assertEqual(
+                str(caught.exception), f"forbidden type builtins.{kind} in pickle data"
+            )
+
+    def test_shared_sublists_are_walked_once_and_their_depth_counts(self):
+        import time
+
+        shared = [0] * 1000
+        started = time.process_time()
+        self.assertEqual(
+            len(safe_loads(pickle.dumps([shared] * 100_000, 2), max_opcodes=10**6)), 100_000
+        )
+        self.assertLess(time.process_time() - started, 2.0)
+        deep = []
+        for _ in range(safepickle.MAX_DEPTH - 1):
+            deep = [deep, deep]
+        self.assertIsInstance(safe_loads(pickle.dumps(deep, 2)), list)  # exactly MAX_DEPTH
+        with self.assertRaisesRegex(ForbiddenPickle, "nested deeper than 100"):
+            safe_loads(pickle.dumps([deep, 0], 2))
+        # Walked first at a shallow depth (the last child is walked first),
+        # then reached deeper: still refused.
+        inner = []
+        for _ in range(96):
+            inner = [inner, inner]  # 97 levels
+        self.assertIsInstance(safe_loads(pickle.dumps([[inner]], 2)), list)  # 99
+        tricky = [[[[inner]]], inner]  # 101 through the first child
+        with self.assertRaisesRegex(ForbiddenPickle, "nested deeper than 100"):
+            safe_loads(pickle.dumps(tricky, 2))

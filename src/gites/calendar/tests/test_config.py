@@ -80,3 +80,25 @@ class TestMasking(unittest.TestCase):
         self.assertEqual(
             mask_text("login gdw secret failed", ["secret", ""]), "login gdw *** failed"
         )
+
+
+class TestHubLimitsAndMetricsSettings(unittest.TestCase):
+    def test_defaults(self):
+        settings = load_settings(dict(DB))
+        self.assertEqual((settings.hub_max_bytes, settings.hub_max_pickle_ops), (65536, 5000))
+        self.assertEqual((settings.metrics_port, settings.metrics_host), (None, "127.0.0.1"))
+
+    def test_set_and_checked(self):
+        env = dict(
+            DB,
+            GITES_HUB_MAX_BYTES="2048",
+            GITES_HUB_MAX_PICKLE_OPS="100",
+            GITES_METRICS_PORT="9108",
+            GITES_METRICS_HOST="0.0.0.0",  # noqa: S104 - a value under test
+        )
+        settings = load_settings(env)
+        self.assertEqual((settings.hub_max_bytes, settings.hub_max_pickle_ops), (2048, 100))
+        self.assertEqual((settings.metrics_port, settings.metrics_host), (9108, "0.0.0.0"))  # noqa: S104
+        for name, value in (("GITES_HUB_MAX_BYTES", "10"), ("GITES_METRICS_PORT", "x")):
+            with self.subTest(name), self.assertRaisesRegex(SettingsError, name):
+                load_settings(dict(DB, **{name: value}))

@@ -1,0 +1,82 @@
+"""From a kombu message to a :class:`~gites.calendar.messaging.codec.HubBooking`.
+
+The size limit comes first, before any decoding; then the codec (which
+bounds pickles and dates itself).  Compressed bodies (kombu's
+``compression`` header) are inflated by kombu before the consumer sees
+them, so :func:`install_bounded_decompressors` replaces kombu's decoders by
+ones that stop at the same limit: a 1 kB zlib bomb never becomes a gigabyte.
+Compressions whose decoder cannot be bounded (brotli, zstd) are refused.
+A body kombu could not inflate reaches the consumer's ``on_decode_error``
+and is parked as it came.
+"""
+
+import bz2
+import lzma
+import zlib
+
+from kombu import compression
+
+from gites.calendar.messaging.codec import InvalidMessage, decode_hub_message
+from gites.calendar.messaging.parking import raw_body
+
+DEFAULT_MAX_BYTES = 64 * 1024  # real hub messages are a few hundred bytes
+
+_limit = {"bytes": DEFAULT_MAX_BYTES}
+
+
+class BodyTooLarge(ValueError):
+    pass
+
+
+def _bounded(make_decompressor):
+    def decode(body):
+        limit = _limit["bytes"]
+        if isinstance(body, str):
+            body = body.encode("utf-8", "surrogateescape")
+        decompressor = make_decompressor()
+        out = decompressor.decompress(body, limit + 1)
+        if len(out) > limit:
+            raise BodyTooLarge(f"body inflates to more than {limit} bytes")
+        if not decompressor.eof:
+            raise ValueError("compressed body is truncated")
+        return out
+
+    return decode
+
+
+def _refuse(name):
+    def decode(body):
+        raise ValueError(f"{name} compression is not accepted (its size cannot be bounded)")
+
+    return decode
+
+
+_DECODERS = {
+    "application/x-gzip": _bounded(zlib.decompressobj),
+    "application/x-bz2": _bounded(bz2.BZ2Decompressor),
+    "application/x-lzma": _bounded(lzma.LZMADecompressor),
+    "application/x-brotli": _refuse("brotli"),
+    "application/zstd": _refuse("zstd"),
+}
+
+
+def install_bounded_decompressors(max_bytes=DEFAULT_MAX_BYTES):
+    """Make kombu inflate at most ``max_bytes`` per body (process-wide)."""
+    _limit["bytes"] = max_bytes
+    for content_type, decoder in _DECODERS.items():
+        compression._decoders[content_type] = decoder  # noqa: SLF001 - kombu has no API
+
+
+def read_hub_message(message, max_bytes=DEFAULT_MAX_BYTES, max_pickle_ops=None):
+    """Decode and validate ``message``'s body; InvalidMessage for anything wrong."""
+    body = raw_body(message)
+    if not isinstance(body, bytes):
+        raise InvalidMessage(f"message body is {type(body).__name__}, not bytes")
+    if len(body) > max_bytes:
+        raise InvalidMessage(f"message body of {len(body)} bytes is over the {max_bytes} limit")
+    return decode_hub_message(
+        body,
+        message.content_type,
+        content_encoding=message.content_encoding,
+        max_pickle_ops=max_pickle_ops,
+    )
