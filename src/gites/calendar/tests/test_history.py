@@ -318,6 +318,37 @@ class TestRetention(HistoryCase):
 
 
 @on_both_databases(db_layers())
+class TestRetentionInTheDailyRun(DatabaseTestCase):
+    def test_check_calendar_activity_prunes_with_the_configured_age(self):
+        from gites.calendar.config import load_settings
+        from gites.calendar.reservations import write_days
+
+        with db.session_scope() as session:
+            add_proprio(session, 1, active=False)  # no mail due: only the retention
+            session.flush()
+            add_cottage(session, 10, 1)
+            for days_ago, day in ((40, D(2030, 3, 1)), (20, D(2030, 4, 1))):
+                write_days(
+                    session,
+                    {(10, day): "loue"},
+                    None,
+                    NOW - datetime.timedelta(days=days_ago),
+                    Origin("ops", "test"),
+                )
+        settings = load_settings(
+            {"GITES_DB_URL": self.layer["db_url"], "GITES_HISTORY_KEEP_DAYS": "30"}
+        )
+        self.assertEqual(settings.history_keep_days, 30)
+        report = activity.run(settings, TODAY, send=self.fail, now=NOW)
+        self.assertEqual(report.pruned, 1)
+        self.assertIn("1 change-log rows pruned", report.summary())
+        with db.session_scope() as session:
+            left = history.changes(session, 10)
+        self.assertEqual([c.first_day for c in left], [D(2030, 4, 1)])
+        self.assertEqual(load_settings({"GITES_DB_URL": "sqlite://"}).history_keep_days, 730)
+
+
+@on_both_databases(db_layers())
 class TestCalendarHistoryScript(HistoryCase):
     def run_script(self, *args):
         lines, err = [], io.StringIO()
