@@ -19,7 +19,13 @@ In a throw-away database (``GITES_BENCH_DB``, default
   loue/indisp so that every day changes, each in its own transaction;
   p50 / p95 of each and their ratio (write_days also raises the calendar
   version of issue 16: the ratio is that of the whole write path, today's
-  against the one before both).
+  against the one before both);
+* **hub batch**: ``apply_hub_batch`` of 100 notifications (7 days each,
+  random cottages, 80 % booked), with the change log and with its two
+  steps (``history.plan_nights`` / ``write_plan``) replaced by no-ops,
+  alternately, each batch in its own transaction: an estimate of what the
+  change log costs the daemon's drain (make bench row 1 measures the real
+  daemon).
 """
 
 import argparse
@@ -33,10 +39,14 @@ import time
 
 os.environ.setdefault("GITES_BENCH_DB", "gites_calendar_bench_history")
 
+from unittest import mock  # noqa: E402
+
 from sqlalchemy import delete, insert, text  # noqa: E402
 
 from benchmarks import common  # noqa: E402
 from gites.calendar import db, history  # noqa: E402
+from gites.calendar.messaging.codec import HubBooking  # noqa: E402
+from gites.calendar.messaging.handler import apply_hub_batch  # noqa: E402
 from gites.calendar.models import Reservation  # noqa: E402
 from gites.calendar.reservations import midnight, write_days  # noqa: E402
 
@@ -61,7 +71,7 @@ def seed(engine, cottages):
         connection.execute(
             text(
                 "INSERT INTO hebergement (heb_pk, heb_pro_fk, heb_site_public,"
-                " heb_calendrier_proprio) SELECT n, n, '1', 'actif'"
+                " heb_calendrier_proprio, heb_code_cgt) SELECT n, n, '1', 'actif', 'B' || n"
                 " FROM generate_series(1, :n) AS n"
             ),
             {"n": cottages},
@@ -165,6 +175,40 @@ def bench_write(engine, cottages, rounds):
     return with_log, bare
 
 
+def bench_hub(engine, cottages, rounds):
+    rng = random.Random(3)
+    notf_id = 10_000_000
+    with_log, without = [], []
+    kinds = ["booked"] * 8 + ["unavailable", "available"]
+    no_plan = history.NightPlan([])
+    for n in range(rounds):
+        bookings = []
+        for _ in range(100):
+            notf_id += 1
+            first = START + datetime.timedelta(rng.randint(0, 700))
+            bookings.append(
+                HubBooking(
+                    booking_type=rng.choice(kinds),
+                    cgt_id=f"B{rng.randint(1, cottages)}",
+                    start=first,
+                    end=first + datetime.timedelta(6),
+                    notf_id=notf_id,
+                )
+            )
+        logged = n % 2 == 0
+        session = db.Session(bind=engine)
+        with contextlib.ExitStack() as stack:
+            if not logged:
+                stack.enter_context(mock.patch.object(history, "plan_nights", return_value=no_plan))
+                stack.enter_context(mock.patch.object(history, "write_plan", return_value=[]))
+            began = time.perf_counter()
+            apply_hub_batch(session, bookings, NOW)
+            session.commit()
+            (with_log if logged else without).append((time.perf_counter() - began) * 1000)
+        session.close()
+    return with_log, without
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cottages", type=int, default=1000)
@@ -196,6 +240,15 @@ def main(argv=None):
             f" p95 {p95_log:.2f} ms; before the change log (DELETE + INSERT)"
             f" p50 {statistics.median(bare):.2f} ms, p95 {p95_bare:.2f} ms;"
             f" p95 ratio {p95_log / p95_bare:.2f}"
+        )
+        logged, unlogged = bench_hub(engine, args.cottages, max(20, args.rounds // 5))
+        print(
+            f"hub batch of 100: with the change log median {statistics.median(logged):.1f} ms"
+            f" ({100_000 / statistics.median(logged):,.0f} msg/s), without"
+            f" {statistics.median(unlogged):.1f} ms"
+            f" ({100_000 / statistics.median(unlogged):,.0f} msg/s);"
+            f" ratio of rates {statistics.median(unlogged) / statistics.median(logged):.2f}"
+            f" ({len(logged)} + {len(unlogged)} batches)"
         )
     finally:
         engine.dispose()

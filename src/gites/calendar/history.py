@@ -23,8 +23,8 @@ Only the domain and the db are imported here (no Plone).
 import dataclasses
 import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy.dialects import sqlite
 
 from gites.calendar.models import LIBRE, CalendarChange, NightSource, Reservation
 
@@ -213,9 +213,7 @@ def write_plan(session, plan, now):
         }
         for heb_pk, who, new_type, first, last, changed in plan.groups
     ]
-    ids = session.execute(
-        insert(_CHANGE).returning(_CHANGE.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
+    ids = _insert_changes(session, rows)
     written = []
     nights = []
     for change_id, row, group in zip(ids, rows, plan.groups, strict=True):
@@ -227,15 +225,72 @@ def write_plan(session, plan, now):
     return written
 
 
-def _upsert_nights(session, nights):
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(_NIGHT).values(nights)
-    statement = statement.on_conflict_do_update(
-        index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
-        set_={"change_id": statement.excluded.change_id},
+# PostgreSQL: the change rows in one statement of fixed text (arrays); the
+# ids come back matched by (cottage, type, source, actor), unique in a plan.
+_INSERT_CHANGES_PG = text(
+    "INSERT INTO gites_calendar_change (heb_pk, first_day, last_day, new_type, source,"
+    " actor, changed_at, changed_days)"
+    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:firsts AS date[]),"
+    " CAST(:lasts AS date[]), CAST(:types AS varchar[]), CAST(:sources AS varchar[]),"
+    " CAST(:actors AS varchar[]), CAST(:ats AS timestamp[]), CAST(:counts AS integer[]))"
+    " RETURNING id, heb_pk, new_type, source, actor"
+)
+
+
+def _insert_changes(session, rows):
+    """The ids of the inserted ``rows``, in their order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return list(
+            session.execute(
+                insert(_CHANGE).returning(_CHANGE.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+    columns = {
+        "hebs": "heb_pk",
+        "firsts": "first_day",
+        "lasts": "last_day",
+        "types": "new_type",
+        "sources": "source",
+        "actors": "actor",
+        "ats": "changed_at",
+        "counts": "changed_days",
+    }
+    result = session.execute(
+        _INSERT_CHANGES_PG, {name: [row[key] for row in rows] for name, key in columns.items()}
     )
-    session.execute(statement)
+    by_key = {
+        (heb, kind, source, actor): change_id for change_id, heb, kind, source, actor in result
+    }
+    return [by_key[row["heb_pk"], row["new_type"], row["source"], row["actor"]] for row in rows]
+
+
+# PostgreSQL: one statement of fixed text whatever the number of nights
+# (three arrays), instead of a multi-row VALUES compiled anew per size.
+_UPSERT_NIGHTS_PG = text(
+    "INSERT INTO gites_calendar_night_source (heb_pk, day, change_id)"
+    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:days AS date[]),"
+    " CAST(:ids AS bigint[]))"
+    " ON CONFLICT (heb_pk, day) DO UPDATE SET change_id = excluded.change_id"
+)
+_UPSERT_NIGHTS_SQLITE = sqlite.insert(_NIGHT)
+_UPSERT_NIGHTS_SQLITE = _UPSERT_NIGHTS_SQLITE.on_conflict_do_update(
+    index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
+    set_={"change_id": _UPSERT_NIGHTS_SQLITE.excluded.change_id},
+)
+
+
+def _upsert_nights(session, nights):
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _UPSERT_NIGHTS_PG,
+            {
+                "hebs": [night["heb_pk"] for night in nights],
+                "days": [night["day"] for night in nights],
+                "ids": [night["change_id"] for night in nights],
+            },
+        )
+    else:
+        session.execute(_UPSERT_NIGHTS_SQLITE, nights)  # executemany, one compiled statement
 
 
 def record_state(session, heb_pk, old_state, new_state, origin, now):
@@ -336,21 +391,49 @@ def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
     deletes the changes that no night points at any more (a change that
     still explains a later night is kept).  Returns (deleted, last id seen,
     or None when there is nothing left to look at).
+
+    A change's nights lie in its own cottage and range, so both statements
+    use the night table's primary key (heb_pk, day): the table needs no
+    index on ``change_id``, which every write would pay for.
     """
-    ids = list(
-        session.scalars(
-            select(_CHANGE.c.id)
-            .where(_CHANGE.c.changed_at < before, _CHANGE.c.id > after_id)
-            .order_by(_CHANGE.c.id)
-            .limit(batch)
-        )
-    )
-    if not ids:
+    rows = session.execute(
+        select(_CHANGE.c.id, _CHANGE.c.heb_pk, _CHANGE.c.first_day, _CHANGE.c.last_day)
+        .where(_CHANGE.c.changed_at < before, _CHANGE.c.id > after_id)
+        .order_by(_CHANGE.c.id)
+        .limit(batch)
+    ).all()
+    if not rows:
         return 0, None
-    session.execute(delete(_NIGHT).where(_NIGHT.c.change_id.in_(ids), _NIGHT.c.day < before.date()))
-    still_used = select(_NIGHT.c.change_id).where(_NIGHT.c.change_id == _CHANGE.c.id).exists()
+    cutoff = before.date()
+    old_nights = [
+        {"id": change_id, "heb": heb_pk, "lo": first, "hi": last}
+        for change_id, heb_pk, first, last in rows
+        if first is not None and first < cutoff
+    ]
+    if old_nights:
+        session.execute(_FORGET_OLD_NIGHTS, [dict(n, cutoff=cutoff) for n in old_nights])
+    still_used = (
+        select(_NIGHT.c.day)
+        .where(
+            _NIGHT.c.heb_pk == _CHANGE.c.heb_pk,
+            _NIGHT.c.day >= _CHANGE.c.first_day,
+            _NIGHT.c.day <= _CHANGE.c.last_day,
+            _NIGHT.c.change_id == _CHANGE.c.id,
+        )
+        .exists()
+    )
+    ids = [row[0] for row in rows]
     deleted = session.execute(delete(_CHANGE).where(_CHANGE.c.id.in_(ids), ~still_used)).rowcount
     return deleted, ids[-1]
+
+
+_FORGET_OLD_NIGHTS = delete(_NIGHT).where(
+    _NIGHT.c.heb_pk == bindparam("heb"),
+    _NIGHT.c.day >= bindparam("lo"),
+    _NIGHT.c.day <= bindparam("hi"),
+    _NIGHT.c.day < bindparam("cutoff"),
+    _NIGHT.c.change_id == bindparam("id"),
+)
 
 
 # -- helpers ------------------------------------------------------------------
