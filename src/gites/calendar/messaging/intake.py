@@ -64,7 +64,21 @@ def install_bounded_decompressors(max_bytes=DEFAULT_MAX_BYTES):
     """Make kombu inflate at most ``max_bytes`` per body (process-wide)."""
     _limit["bytes"] = max_bytes
     for content_type, decoder in _DECODERS.items():
-        compression._decoders[content_type] = decoder  # noqa: SLF001 - kombu has no API
+        # kombu's public register() sets encoder and decoder together: keep
+        # the encoder kombu has (publishing is unchanged), replace the decoder.
+        encoder = _ENCODERS.get(content_type, _refuse(content_type))
+        compression.register(encoder, decoder, content_type)
+
+
+# kombu's own encoders, by content type, read once through its public API.
+_ENCODERS = {
+    content_type: compression.get_encoder(alias)[0]
+    for alias, content_type in (
+        ("zlib", "application/x-gzip"),
+        ("bzip2", "application/x-bz2"),
+        ("lzma", "application/x-lzma"),
+    )
+}
 
 
 def read_hub_message(message, max_bytes=DEFAULT_MAX_BYTES, max_pickle_ops=None):

@@ -22,7 +22,9 @@ from gites.calendar.testing import (
 
 TODAY = datetime.date(2030, 6, 15)
 SETTINGS = types.SimpleNamespace(
-    site_url="https://www.gitesdewallonie.be", mail_from="info@gitesdewallonie.be"
+    site_url="https://www.gitesdewallonie.be",
+    mail_from="info@gitesdewallonie.be",
+    history_keep_days=730,
 )
 # pro_pk: pro_email
 EMAILS = {
