@@ -280,6 +280,11 @@ _UPSERT_NIGHTS_SQLITE = _UPSERT_NIGHTS_SQLITE.on_conflict_do_update(
 
 
 def _upsert_nights(session, nights):
+    # A plan names each night once, as ON CONFLICT needs; a .values(nights)
+    # statement compiled anew per batch, or an executemany sending one upsert
+    # per night, cost the daemon's drain more than the nights themselves.
+    if not nights:
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             _UPSERT_NIGHTS_PG,
