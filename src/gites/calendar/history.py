@@ -120,20 +120,29 @@ def _origin_of(origin, key):
     return origin[key]
 
 
-def plan_nights(session, changes, origin):
-    """Read the current type of the days of ``changes`` (before the write).
-
-    ``changes``: {(heb_pk, day): type}; ``origin``: an :class:`Origin`, or
-    {(heb_pk, day): Origin} for a batch of several writers (the hub).  One
-    SELECT.  Groups come in cottage order, then in the order their origin
-    first appears in ``origin`` (a batch's order of application).
-    """
+def check_origin(changes, origin):
+    """ValueError unless every day of ``changes`` has an :class:`Origin`."""
     if origin is None:
         raise ValueError("write_days needs the origin of the change")
     if not isinstance(origin, Origin):
-        missing = [key for key in changes if key not in origin]
+        missing = [key for key in changes if not isinstance(origin.get(key), Origin)]
         if missing:
             raise ValueError(f"no origin for {missing[0]}")
+
+
+def plan_nights(session, changes, origin, current=None):
+    """Which days of ``changes`` really change, grouped per writer.
+
+    ``changes``: {(heb_pk, day): type}; ``origin``: an :class:`Origin`, or
+    {(heb_pk, day): Origin} for a batch of several writers (the hub);
+    ``current``: {(heb_pk, day): type} of the busy days before the write,
+    when the caller has it (else one SELECT, before the write).  Groups
+    come in cottage order, then in the order their origin first appears in
+    ``origin`` (a batch's order of application).
+    """
+    check_origin(changes, origin)
+    if current is not None:
+        return _plan(changes, origin, current)
     bounds = {}
     for heb_pk, day in changes:
         lo, hi = bounds.get(heb_pk, (day, day))
@@ -154,6 +163,10 @@ def plan_nights(session, changes, origin):
         )
         for heb_pk, res_date, res_type in session.execute(query):
             current[heb_pk, _as_day(res_date)] = res_type
+    return _plan(changes, origin, current)
+
+
+def _plan(changes, origin, current):
     rank = {}
     if not isinstance(origin, Origin):
         for value in origin.values():
@@ -200,9 +213,7 @@ def write_plan(session, plan, now):
         }
         for heb_pk, who, new_type, first, last, changed in plan.groups
     ]
-    ids = session.execute(
-        insert(_CHANGE).returning(_CHANGE.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
+    ids = _insert_changes(session, rows)
     written = []
     nights = []
     for change_id, row, group in zip(ids, rows, plan.groups, strict=True):
@@ -214,40 +225,77 @@ def write_plan(session, plan, now):
     return written
 
 
-# SQLite: one statement built once, sent with a list of parameters.
+# PostgreSQL: the change rows in one statement of fixed text (arrays); the
+# ids come back matched by (cottage, type, source, actor), unique in a plan.
+_INSERT_CHANGES_PG = text(
+    "INSERT INTO gites_calendar_change (heb_pk, first_day, last_day, new_type, source,"
+    " actor, changed_at, changed_days)"
+    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:firsts AS date[]),"
+    " CAST(:lasts AS date[]), CAST(:types AS varchar[]), CAST(:sources AS varchar[]),"
+    " CAST(:actors AS varchar[]), CAST(:ats AS timestamp[]), CAST(:counts AS integer[]))"
+    " RETURNING id, heb_pk, new_type, source, actor"
+)
+
+
+def _insert_changes(session, rows):
+    """The ids of the inserted ``rows``, in their order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return list(
+            session.execute(
+                insert(_CHANGE).returning(_CHANGE.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+    columns = {
+        "hebs": "heb_pk",
+        "firsts": "first_day",
+        "lasts": "last_day",
+        "types": "new_type",
+        "sources": "source",
+        "actors": "actor",
+        "ats": "changed_at",
+        "counts": "changed_days",
+    }
+    result = session.execute(
+        _INSERT_CHANGES_PG, {name: [row[key] for row in rows] for name, key in columns.items()}
+    )
+    by_key = {
+        (heb, kind, source, actor): change_id for change_id, heb, kind, source, actor in result
+    }
+    return [by_key[row["heb_pk"], row["new_type"], row["source"], row["actor"]] for row in rows]
+
+
+# PostgreSQL: one statement of fixed text whatever the number of nights
+# (three arrays), instead of a multi-row VALUES compiled anew per size.
+_UPSERT_NIGHTS_PG = text(
+    "INSERT INTO gites_calendar_night_source (heb_pk, day, change_id)"
+    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:days AS date[]),"
+    " CAST(:ids AS bigint[]))"
+    " ON CONFLICT (heb_pk, day) DO UPDATE SET change_id = excluded.change_id"
+)
 _UPSERT_NIGHTS_SQLITE = sqlite.insert(_NIGHT)
 _UPSERT_NIGHTS_SQLITE = _UPSERT_NIGHTS_SQLITE.on_conflict_do_update(
     index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
     set_={"change_id": _UPSERT_NIGHTS_SQLITE.excluded.change_id},
 )
 
-# PostgreSQL: one statement of constant text whatever the number of nights,
-# the rows sent as three arrays.  A ``.values(nights)`` statement was
-# compiled anew for every batch and an executemany sent one upsert per
-# night: either cost the daemon's drain more than writing the nights
-# themselves.  A batch's plan names each night once, as ON CONFLICT needs.
-_UPSERT_NIGHTS_PG = text(
-    "INSERT INTO gites_calendar_night_source (heb_pk, day, change_id) "
-    "SELECT * FROM unnest(CAST(:heb_pks AS integer[]), CAST(:days AS date[]), "
-    "CAST(:change_ids AS bigint[])) "
-    "ON CONFLICT (heb_pk, day) DO UPDATE SET change_id = excluded.change_id"
-)
-
 
 def _upsert_nights(session, nights):
+    # A plan names each night once, as ON CONFLICT needs; a .values(nights)
+    # statement compiled anew per batch, or an executemany sending one upsert
+    # per night, cost the daemon's drain more than the nights themselves.
     if not nights:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             _UPSERT_NIGHTS_PG,
             {
-                "heb_pks": [night["heb_pk"] for night in nights],
+                "hebs": [night["heb_pk"] for night in nights],
                 "days": [night["day"] for night in nights],
-                "change_ids": [night["change_id"] for night in nights],
+                "ids": [night["change_id"] for night in nights],
             },
         )
     else:
-        session.execute(_UPSERT_NIGHTS_SQLITE, nights)
+        session.execute(_UPSERT_NIGHTS_SQLITE, nights)  # executemany, one compiled statement
 
 
 def record_state(session, heb_pk, old_state, new_state, origin, now):
@@ -320,6 +368,18 @@ def changes(session, heb_pk, since=None, day=None, limit=DEFAULT_PAGE, offset=0)
     return [_row(values) for values in session.execute(query)]
 
 
+def last_state_change(session, heb_pk):
+    """The newest change of the calendar's state (a row without days), or None."""
+    query = (
+        select(*_COLUMNS)
+        .where(_CHANGE.c.heb_pk == heb_pk, _CHANGE.c.first_day.is_(None))
+        .order_by(_CHANGE.c.id.desc())
+        .limit(1)
+    )
+    values = session.execute(query).first()
+    return _row(values) if values is not None else None
+
+
 def count_changes(session, heb_pk, since=None, day=None):
     query = _filtered(select(func.count()).select_from(_CHANGE), heb_pk, since, day)
     return session.execute(query).scalar_one()
@@ -336,21 +396,49 @@ def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
     deletes the changes that no night points at any more (a change that
     still explains a later night is kept).  Returns (deleted, last id seen,
     or None when there is nothing left to look at).
+
+    A change's nights lie in its own cottage and range, so both statements
+    use the night table's primary key (heb_pk, day): the table needs no
+    index on ``change_id``, which every write would pay for.
     """
-    ids = list(
-        session.scalars(
-            select(_CHANGE.c.id)
-            .where(_CHANGE.c.changed_at < before, _CHANGE.c.id > after_id)
-            .order_by(_CHANGE.c.id)
-            .limit(batch)
-        )
-    )
-    if not ids:
+    rows = session.execute(
+        select(_CHANGE.c.id, _CHANGE.c.heb_pk, _CHANGE.c.first_day, _CHANGE.c.last_day)
+        .where(_CHANGE.c.changed_at < before, _CHANGE.c.id > after_id)
+        .order_by(_CHANGE.c.id)
+        .limit(batch)
+    ).all()
+    if not rows:
         return 0, None
-    session.execute(delete(_NIGHT).where(_NIGHT.c.change_id.in_(ids), _NIGHT.c.day < before.date()))
-    still_used = select(_NIGHT.c.change_id).where(_NIGHT.c.change_id == _CHANGE.c.id).exists()
+    cutoff = before.date()
+    old_nights = [
+        {"id": change_id, "heb": heb_pk, "lo": first, "hi": last}
+        for change_id, heb_pk, first, last in rows
+        if first is not None and first < cutoff
+    ]
+    if old_nights:
+        session.execute(_FORGET_OLD_NIGHTS, [dict(n, cutoff=cutoff) for n in old_nights])
+    still_used = (
+        select(_NIGHT.c.day)
+        .where(
+            _NIGHT.c.heb_pk == _CHANGE.c.heb_pk,
+            _NIGHT.c.day >= _CHANGE.c.first_day,
+            _NIGHT.c.day <= _CHANGE.c.last_day,
+            _NIGHT.c.change_id == _CHANGE.c.id,
+        )
+        .exists()
+    )
+    ids = [row[0] for row in rows]
     deleted = session.execute(delete(_CHANGE).where(_CHANGE.c.id.in_(ids), ~still_used)).rowcount
     return deleted, ids[-1]
+
+
+_FORGET_OLD_NIGHTS = delete(_NIGHT).where(
+    _NIGHT.c.heb_pk == bindparam("heb"),
+    _NIGHT.c.day >= bindparam("lo"),
+    _NIGHT.c.day <= bindparam("hi"),
+    _NIGHT.c.day < bindparam("cutoff"),
+    _NIGHT.c.change_id == bindparam("id"),
+)
 
 
 # -- helpers ------------------------------------------------------------------

@@ -261,9 +261,10 @@ class NightSource(Base):
 
     heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[datetime.date] = mapped_column(Date, primary_key=True)
-    change_id: Mapped[int] = mapped_column(
-        BigId, nullable=False, index=True
-    )
+    # gites_calendar_change.id; no foreign key nor index: each would cost
+    # every write (a trigger, an index entry per night), and retention finds
+    # a change's nights by its cottage and range (history.prune_batch).
+    change_id: Mapped[int] = mapped_column(BigId, nullable=False)
 
 
 class CalendarVersion(Base):

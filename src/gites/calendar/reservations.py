@@ -140,16 +140,19 @@ def write_days(session, changes, pro_fk, now, origin):
     origin, type) whose days really changed; nothing when none did.
     Returns the :class:`~gites.calendar.history.ChangeRow` written.
 
-    The cottages must be locked.  Nights: one SELECT of the current types,
-    one DELETE per run of consecutive days of a cottage, sent as one
-    ``executemany`` (psycopg2's batch mode: one round trip per 100 runs,
-    see db.engine_options), one multi-row INSERT of the days whose type is
-    a reservation (``libre`` only deletes); then, when some day changed,
-    the change rows (one INSERT) and their nights (one upsert).
+    The cottages must be locked.  Nights: one DELETE per run of
+    consecutive days of a cottage, sent as one ``executemany`` (psycopg2's
+    batch mode: one round trip per 100 runs, see db.engine_options), one
+    multi-row INSERT of the days whose type is a reservation (``libre``
+    only deletes); then, when some day changed, the change rows (one
+    INSERT) and their nights (one upsert).  The types the days had come
+    from the DELETE itself (``RETURNING``; on PostgreSQL one DELETE of
+    every run, joined to arrays), on SQLite from one SELECT before a
+    DELETE of several runs.
     """
     if not changes:
         return []
-    plan = history.plan_nights(session, changes, origin)
+    history.check_origin(changes, origin)
     table = Reservation.__table__
     ordered = sorted(changes)
     runs = []
@@ -159,7 +162,25 @@ def write_days(session, changes, pro_fk, now, origin):
             runs[-1]["hi"] = stamp + ONE_DAY
         else:
             runs.append({"heb": heb_pk, "lo": stamp, "hi": stamp + ONE_DAY})
-    session.execute(_DELETE_RUN, runs)
+    if session.get_bind().dialect.name == "postgresql":
+        deleted = session.execute(
+            _DELETE_RUNS_RETURNING,
+            {
+                "hebs": [run["heb"] for run in runs],
+                "los": [run["lo"] for run in runs],
+                "his": [run["hi"] for run in runs],
+            },
+        )
+        current = {(heb, res_date.date()): res_type for heb, res_date, res_type in deleted}
+        plan = history.plan_nights(session, changes, origin, current=current)
+    elif len(runs) == 1:
+        deleted = session.execute(_DELETE_RUN_RETURNING, runs[0])
+        heb_pk = runs[0]["heb"]
+        current = {(heb_pk, res_date.date()): res_type for res_date, res_type in deleted}
+        plan = history.plan_nights(session, changes, origin, current=current)
+    else:
+        plan = history.plan_nights(session, changes, origin)
+        session.execute(_DELETE_RUN, runs)
     rows = [
         {
             "res_date": midnight(day),
@@ -209,6 +230,17 @@ _DELETE_RUN = delete(_RES).where(
     _RES.c.heb_fk == bindparam("heb"),
     _RES.c.res_date >= bindparam("lo"),
     _RES.c.res_date < bindparam("hi"),
+)
+# The rows a DELETE removes are the days' previous types (change log).
+_DELETE_RUN_RETURNING = _DELETE_RUN.returning(_RES.c.res_date, _RES.c.res_type)
+# PostgreSQL: every run in one statement of fixed text (three arrays), so
+# a daemon batch of any size costs one round trip and one plan.
+_DELETE_RUNS_RETURNING = text(
+    "DELETE FROM reservation_proprio AS r"
+    " USING unnest(CAST(:hebs AS integer[]), CAST(:los AS timestamp[]),"
+    " CAST(:his AS timestamp[])) AS v(heb, lo, hi)"
+    " WHERE r.heb_fk = v.heb AND r.res_date >= v.lo AND r.res_date < v.hi"
+    " RETURNING r.heb_fk, r.res_date, r.res_type"
 )
 
 

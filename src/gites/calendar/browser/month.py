@@ -12,11 +12,14 @@ import importlib
 from five import grok
 from zope.i18n import translate
 
-from gites.calendar import _, clock
+from gites.calendar import _, clock, history
 from gites.calendar.browser import owner
+from gites.calendar.browser.history_page import TYPE_LABELS, who
 from gites.calendar.browser.ical_feeds import feed_rows
 from gites.calendar.browser.widget_texts import widget_i18n
+from gites.calendar.calendarconfig import BLOCKED_STATES
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
+from gites.calendar.owners import current_pro_pk
 
 
 def ical_feed_url(session, portal_url, heb_pk):
@@ -75,5 +78,28 @@ class Month(grok.View):
             f' title="{html.escape(self.cottage_title, quote=True)}"></iframe>'
         )
         self.ical_url = ical_feed_url(session, self.portal_url, self.heb.heb_pk)
+        self.state_note = self.blocked_note(session)
         self.authenticator = self.widget["data-authenticator"]
         self.ical_feeds = feed_rows(session, self.heb.heb_pk, self.request)
+
+    def blocked_note(self, session):
+        """Who made the calendar not in use, and when (the change log), or None."""
+        state = self.heb.heb_calendrier_proprio
+        if state not in BLOCKED_STATES:
+            return None
+        change = history.last_state_change(session, self.heb.heb_pk)
+        if change is None or change.new_type != state:
+            return None
+        return translate(
+            _(
+                "calendar_state_note",
+                default="${state} — ${who}, le ${date} à ${time}",
+                mapping={
+                    "state": translate(TYPE_LABELS[state], context=self.request),
+                    "who": translate(who(change, str(current_pro_pk())), context=self.request),
+                    "date": change.changed_at.strftime("%d/%m/%Y"),
+                    "time": change.changed_at.strftime("%H:%M"),
+                },
+            ),
+            context=self.request,
+        )

@@ -239,9 +239,17 @@ class TestProvenanceModel(HistoryCase):
         days = [TODAY + datetime.timedelta(n) for n in range(20)]
         for seed in range(6):
             with self.subTest(seed=seed):
-                self.run_sequence(random.Random(seed), days)
+                self.run_sequence(random.Random(seed), days, shuffled=False)
 
-    def run_sequence(self, rng, days):
+    def test_random_sequences_with_hub_messages_out_of_order(self):
+        days = [TODAY + datetime.timedelta(n) for n in range(20)]
+        for seed in range(6):
+            with self.subTest(seed=seed):
+                self.run_sequence(random.Random(100 + seed), days, shuffled=True)
+
+    def run_sequence(self, rng, days, shuffled):
+        """Owner ranges and hub notifications (with redeliveries; with
+        ``shuffled``, notf_ids out of order, so some are superseded)."""
         from gites.calendar.testing import empty_tables
 
         empty_tables(db.get_engine())
@@ -250,9 +258,12 @@ class TestProvenanceModel(HistoryCase):
             session.flush()
             add_cottage(session, 10, 1, cgt=CGT)
         state = {}  # day -> (type, origin) of the change that last changed it
-        notf_id = 1000
+        newest_hub = {}  # day -> highest notf_id applied over it (the hub's guard)
+        ids = rng.sample(range(1000, 2000), 40)
+        if not shuffled:
+            ids.sort()
         applied = []
-        for _step in range(25):
+        for _step in range(30):
             start = rng.randrange(len(days))
             end = min(len(days) - 1, start + rng.randrange(6))
             kind = rng.choice(("loue", "indisp", "libre"))
@@ -264,14 +275,19 @@ class TestProvenanceModel(HistoryCase):
             if rng.random() < 0.5:
                 origin = Origin("owner", 1)
                 self.owner(span[0], span[-1], kind)
+                written = span
             else:
-                notf_id += rng.randrange(1, 4)
+                notf_id = ids.pop()
                 origin = Origin("hub", notf_id)
                 hub_kind = {"loue": "booked", "indisp": "unavailable", "libre": "available"}[kind]
                 message = booking(hub_kind, span[0], span[-1], notf_id)
                 applied.append(message)
                 self.hub(message)
-            for day in span:
+                # days a newer notification already set keep their state
+                written = [day for day in span if newest_hub.get(day, 0) < notf_id]
+                for day in span:
+                    newest_hub[day] = max(newest_hub.get(day, 0), notf_id)
+            for day in written:
                 if state.get(day, ("libre", None))[0] != kind:
                     state[day] = (kind, origin)
         provenance = self.sources(days[0], days[-1])
@@ -315,6 +331,37 @@ class TestRetention(HistoryCase):
         )
         with db.session_scope() as session:
             self.assertEqual(session.scalar(select(func.count()).select_from(CalendarChange)), 2)
+
+
+@on_both_databases(db_layers())
+class TestRetentionInTheDailyRun(DatabaseTestCase):
+    def test_check_calendar_activity_prunes_with_the_configured_age(self):
+        from gites.calendar.config import load_settings
+        from gites.calendar.reservations import write_days
+
+        with db.session_scope() as session:
+            add_proprio(session, 1, active=False)  # no mail due: only the retention
+            session.flush()
+            add_cottage(session, 10, 1)
+            for days_ago, day in ((40, D(2030, 3, 1)), (20, D(2030, 4, 1))):
+                write_days(
+                    session,
+                    {(10, day): "loue"},
+                    None,
+                    NOW - datetime.timedelta(days=days_ago),
+                    Origin("ops", "test"),
+                )
+        settings = load_settings(
+            {"GITES_DB_URL": self.layer["db_url"], "GITES_HISTORY_KEEP_DAYS": "30"}
+        )
+        self.assertEqual(settings.history_keep_days, 30)
+        report = activity.run(settings, TODAY, send=self.fail, now=NOW)
+        self.assertEqual(report.pruned, 1)
+        self.assertIn("1 change-log rows pruned", report.summary())
+        with db.session_scope() as session:
+            left = history.changes(session, 10)
+        self.assertEqual([c.first_day for c in left], [D(2030, 4, 1)])
+        self.assertEqual(load_settings({"GITES_DB_URL": "sqlite://"}).history_keep_days, 730)
 
 
 @on_both_databases(db_layers())

@@ -119,6 +119,13 @@ class TestDayOriginFrench(HistoryBrowserCase):
             activity.block_cottages(session, 1, TODAY, NOW + datetime.timedelta(minutes=90))
         self.login("proprio", "proprio")
         self.open_month()
+        expect(self.page.locator(".gites-calendar-state-note")).to_have_text(
+            "Calendrier bloqué — par le contrôle d'activité (calendrier non mis à jour),"
+            " le 12/05/2031 à 11:30"
+        )
+        # the nights keep who set them
+        self.day("2031-05-27").hover()
+        expect(self.page.locator(".gites-calendar-tip")).to_contain_text("notification 12345")
         self.page.get_by_role("link", name="Historique des changements").click()
         table = self.wait_ready("table.gites-calendar-history")
         rows = table.locator("tbody tr")

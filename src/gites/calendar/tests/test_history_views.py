@@ -111,9 +111,14 @@ class TestHistoryViews(DatabaseTestCase):
         self.assertIn("15/06/2030 11:30", rows[1])
         self.assertIn("du 01/07/2030 au 03/07/2030", rows[2])
         self.assertIn("par vous", rows[2])
-        # linked from the calendar
+        # linked from the calendar, which says who blocked it and when
         browser.open(f"{self.calendar_url}/month.html?pk={HEB}")
         self.assertIn(f"history.html?pk={HEB}", browser.contents)
+        self.assertIn(
+            "Calendrier bloqué — par le contrôle d'activité (calendrier non mis à jour),"
+            " le 15/06/2030 à 12:30",
+            browser.contents,
+        )
 
     def test_history_page_is_paged_newest_first(self):
         with db.session_scope() as session:
