@@ -87,11 +87,14 @@ _TOUCH = (
     .values(heb_calendrier_proprio_date_maj=bindparam("today"))
 )
 _RECORD = insert(_APPLIED)
-_HIGHEST = (
-    select(_APPLIED.c.heb_pk, func.max(_APPLIED.c.notf_id))
-    .where(_APPLIED.c.heb_pk.in_(bindparam("pks", expanding=True)))
-    .group_by(_APPLIED.c.heb_pk)
-)
+# One max() per cottage (an index-only probe of the primary key each), not a
+# GROUP BY, which reads every guard row of those cottages in every batch.
+_HIGHEST = select(
+    Hebergement.heb_pk,
+    select(func.max(_APPLIED.c.notf_id))
+    .where(_APPLIED.c.heb_pk == Hebergement.heb_pk)
+    .scalar_subquery(),
+).where(Hebergement.heb_pk.in_(bindparam("pks", expanding=True)))
 
 
 def apply_hub_booking(session, booking, now):
