@@ -4,7 +4,7 @@ against a real Zope (``bin/runwsgi``, waitress, 4 threads) on the bench database
 Set-up, all under ``var/bench`` (removed at the end): ``bin/mkwsgiinstance``,
 ``bin/zconsole run scripts/create_site.py`` (the site exactly as ``make run``
 builds it), ``bin/zconsole run benchmarks/zope_members.py`` (10 owners
-``bench01``..``bench10`` with ``pk`` 9001..9010, each with one public cottage
+``bench01``..``bench10`` linked to proprios 9001..9010, each with one public cottage
 with a CGT code), then ``bin/runwsgi`` on a free port of 127.0.0.1.
 
 3. ``selectedDays?hebPk=N&year=Y&month=M&range=3`` (anonymous, N random

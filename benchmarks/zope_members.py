@@ -1,7 +1,9 @@
 """Run through ``bin/zconsole run``: add the benchmark owners to the site ``Plone``.
 
-Members ``bench01`` .. ``bench10`` (password = login), member property ``pk``
-= 9001 .. 9010 (their proprios in the bench database).  ``app`` is provided
+Members ``bench01`` .. ``bench10`` (password = login), linked to proprios
+9001 .. 9010 of the bench database in ``gites_calendar_owner_link``, as the
+control panel would (docs/design.rst: the member property ``pk`` is no
+longer read).  ``app`` is provided
 by zconsole; the site was created by scripts/create_site.py.
 """
 
@@ -22,13 +24,17 @@ def main(app):
     setSite(site)
     from plone import api
 
+    from gites.calendar.db import get_session
+    from gites.calendar.owners import set_link
+
     for i in range(OWNERS):
         login = f"bench{i + 1:02d}"
         if api.user.get(username=login) is None:
             site.acl_users._doAddUser(login, login, ["Member"], [])
         api.user.get(username=login).setMemberProperties(
-            {"fullname": login, "email": f"{login}@example.org", "pk": str(FIRST_PK + i)}
+            {"fullname": login, "email": f"{login}@example.org"}
         )
+        set_link(get_session(), api.user.get(username=login).getId(), FIRST_PK + i, "bench")
     transaction.commit()
     print(f"bench members: {OWNERS}")
 
