@@ -13,13 +13,20 @@ tests skip -- except under ``CI=true``, where setUp fails.
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from urllib.parse import quote, urlsplit
 
 from plone.testing import Layer
 
-from gites.calendar.testing import POSTGRES_DB, in_ci
+from gites.calendar.testing import (
+    POSTGRES_DB,
+    DatabaseTestCase,
+    add_cottage,
+    add_proprio,
+    in_ci,
+)
 
 DEFAULT_TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -396,3 +403,42 @@ def publish_messages(url, messages):
         producer = Producer(channel, exchange=topology.HUB_EXCHANGE)
         for body, options in messages:
             producer.publish(body, routing_key="gdw", delivery_mode=2, retry=False, **options)
+
+
+class RunningDaemonTestCase(DatabaseTestCase):
+    """One proprio, cottage 10 ``HAFF1234``, and the daemon running as ops run
+    it (a subprocess, no relay), consuming the hub queue when a test starts.
+    ``self.pid`` is its process id; ``self.url`` / ``self.vhost`` the broker."""
+
+    layer = DAEMON_PG
+
+    def setUp(self):
+        super().setUp()
+        from gites.calendar import db
+        from gites.calendar.messaging import topology
+
+        self.url = self.layer["amqp_url"]
+        self.vhost = self.layer["amqp_vhost"]
+        with db.session_scope() as session:
+            add_proprio(session, 1)
+            session.flush()
+            add_cottage(session, 10, 1, cgt="HAFF1234")
+        self.daemon = daemon_process(self.layer["db_url"], self.url, "--no-relay")
+        self.addCleanup(self.stop_daemon)
+        consuming = wait_until(
+            lambda: list_queues(self.vhost).get(topology.HUB_QUEUE.name, (0, 0, 0))[2] == 1,
+            timeout=60,
+            interval=0.5,
+        )
+        self.assertTrue(consuming, process_output(self.daemon))
+        self.pid = self.daemon.pid
+
+    def stop_daemon(self):
+        if self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            try:
+                self.daemon.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+                self.daemon.wait()
+        self.daemon.log.close()

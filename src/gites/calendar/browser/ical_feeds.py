@@ -14,7 +14,6 @@ import datetime
 
 from five import grok
 from plone import api
-from plone.protect.authenticator import check as check_authenticator
 import transaction
 from zExceptions import Forbidden
 from zope.i18n import translate
@@ -104,14 +103,9 @@ class IcalFeeds(grok.View):
     def render(self):
         request = self.request
         response = request.response
-        owner.no_store(request)
-        if request.get("REQUEST_METHOD", "GET").upper() != "POST":
-            response.setStatus(405)
-            response.setHeader("Allow", "POST")
-            response.setHeader("Content-Type", "text/plain; charset=utf-8")
-            return "Method Not Allowed: use the form of the calendar page\n"
-        owner.require_member()
-        check_authenticator(request)  # raises Forbidden without a valid token
+        refused = owner.refuse_unless_posted(request)
+        if refused is not None:
+            return refused
         form = request.form
         pk = owner.parse_pk(form.get("hebPk"))
         session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)

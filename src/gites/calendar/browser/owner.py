@@ -7,6 +7,7 @@ protected by ``zope2.View`` and check ownership here, in code.
 import json
 
 from plone import api
+from plone.protect.authenticator import check as check_authenticator
 from plone.protect.authenticator import createToken
 from sqlalchemy import bindparam, select
 from zExceptions import Unauthorized
@@ -118,6 +119,24 @@ def no_store(request):
     response.setHeader("Cache-Control", "no-store, private")
     response.setHeader("Pragma", "no-cache")
     response.setHeader("Expires", "0")
+
+
+def refuse_unless_posted(request):
+    """The owner's forms that change something (``ical-renew``,
+    ``ical-feeds``): no caching; anything but a POST answered 405 (the body is
+    returned, to be the view's answer); then a logged-in member and a valid
+    CSRF token (Forbidden otherwise: the write goes to SQL, which
+    plone.protect's automatic check does not see).  None when all is well."""
+    response = request.response
+    no_store(request)
+    if request.get("REQUEST_METHOD", "GET").upper() != "POST":
+        response.setStatus(405)
+        response.setHeader("Allow", "POST")
+        response.setHeader("Content-Type", "text/plain; charset=utf-8")
+        return "Method Not Allowed: use the form of the calendar page\n"
+    require_member()
+    check_authenticator(request)
+    return None
 
 
 def json_response(request, data, status=200):

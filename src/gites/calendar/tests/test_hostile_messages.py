@@ -8,7 +8,6 @@ ones that are ordinary JSON), and the good one behind it is applied.
 
 import datetime
 import pickle
-import signal
 import time
 
 from sqlalchemy import func, select
@@ -17,12 +16,10 @@ from gites.calendar import db
 from gites.calendar.messaging import topology
 from gites.calendar.models import HubApplied
 from gites.calendar.reservations import busy_days
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
 from gites.calendar.testing_amqp import (
-    DAEMON_PG,
+    RunningDaemonTestCase,
     clear_policy,
     colliding_keys_pickle,
-    daemon_process,
     get_all_raw,
     hub_body,
     list_queues,
@@ -61,37 +58,8 @@ def hub_payload(notf_id, start=None, end=None, cgt="HAFF1234"):
     }
 
 
-class HostileMessageTestBase(DatabaseTestCase):
-    layer = DAEMON_PG
+class HostileMessageTestBase(RunningDaemonTestCase):
     GOOD_NOTF = 1000
-
-    def setUp(self):
-        super().setUp()
-        self.url = self.layer["amqp_url"]
-        self.vhost = self.layer["amqp_vhost"]
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
-        self.daemon = daemon_process(self.layer["db_url"], self.url, "--no-relay")
-        self.addCleanup(self.stop_daemon)
-        consuming = wait_until(
-            lambda: list_queues(self.vhost).get(topology.HUB_QUEUE.name, (0, 0, 0))[2] == 1,
-            timeout=60,
-            interval=0.5,
-        )
-        self.assertTrue(consuming, process_output(self.daemon))
-        self.pid = self.daemon.pid
-
-    def stop_daemon(self):
-        if self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
-            try:
-                self.daemon.wait(timeout=10)
-            except Exception:
-                self.daemon.kill()
-                self.daemon.wait()
-        self.daemon.log.close()
 
     def publish_good(self, notf_id=None):
         notf_id = self.GOOD_NOTF if notf_id is None else notf_id

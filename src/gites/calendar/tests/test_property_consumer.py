@@ -7,7 +7,6 @@ within a minute on a loaded machine."""
 import datetime
 import json
 import pickle
-import signal
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -17,13 +16,10 @@ from gites.calendar import db
 from gites.calendar.messaging import intake, topology
 from gites.calendar.models import HubApplied
 from gites.calendar.reservations import busy_days, check_range
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
 from gites.calendar.testing_amqp import (
-    DAEMON_PG,
-    daemon_process,
+    RunningDaemonTestCase,
     get_all_raw,
     hub_body,
-    list_queues,
     process_output,
     publish_messages,
     queue_counts,
@@ -102,35 +98,12 @@ def usable(body, content_type, encoding, extra):
     return True
 
 
-class ArbitraryMessagesPropertyTest(DatabaseTestCase):
-    layer = DAEMON_PG
-
+class ArbitraryMessagesPropertyTest(RunningDaemonTestCase):
     def setUp(self):
         super().setUp()
-        self.url = self.layer["amqp_url"]
-        self.vhost = self.layer["amqp_vhost"]
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
-        self.daemon = daemon_process(self.layer["db_url"], self.url, "--no-relay")
-        self.addCleanup(self.stop_daemon)
-        consuming = wait_until(
-            lambda: list_queues(self.vhost).get(topology.HUB_QUEUE.name, (0, 0, 0))[2] == 1,
-            timeout=60,
-            interval=0.5,
-        )
-        self.assertTrue(consuming, process_output(self.daemon))
-        self.pid = self.daemon.pid
         self.notf_id = 0
         self.good = []  # (notf_id, kind) in publication order
         self.bad = []  # bodies
-
-    def stop_daemon(self):
-        if self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
-            self.daemon.wait(timeout=15)
-        self.daemon.log.close()
 
     def good_message(self):
         self.notf_id += 1
