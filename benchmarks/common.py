@@ -229,6 +229,32 @@ def wait_until(predicate, timeout, interval=0.02, what="condition"):
     raise TimeoutError(f"{what} not reached within {timeout} s")
 
 
+def measured_child(args, logfile, env=None):
+    """Run one child to its end: (wall seconds, peak RSS in MB, its output).
+
+    The peak is the ``ru_maxrss`` of that child alone (``os.wait4``), the
+    time from spawn to exit (Python start-up included); stdout and stderr
+    go to ``logfile``.  A non-zero exit raises RuntimeError with the tail.
+    """
+    VAR.mkdir(parents=True, exist_ok=True)
+    with open(logfile, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(a) for a in args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env or bench_env(),
+            cwd=TOP,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    text = pathlib.Path(logfile).read_text(errors="replace").strip()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{args[0]} exited with {code}: {text[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, text
+
+
 # -- results ----------------------------------------------------------------
 
 
