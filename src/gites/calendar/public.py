@@ -1,4 +1,4 @@
-"""What visitors may see of the owners' calendars (SPEC §4).
+"""What visitors may see of the owners' calendars (docs/public-calendars.rst).
 
 A cottage's calendar is public when the cottage is public
 (``heb_site_public = '1'``), its proprio is active (``pro_etat``) and its

@@ -1,4 +1,4 @@
-"""``addRange``: save one range of an owner's calendar (SPEC §3).
+"""``addRange``: save one range of an owner's calendar (docs/owner-pages.rst).
 
 POST ``hebPk``, ``start``, ``end`` (YYYY-MM-DD, both included), ``type``
 (``loue|indisp|libre``) and ``_authenticator``.  Answers JSON, never cached:

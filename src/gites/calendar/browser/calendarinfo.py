@@ -1,4 +1,4 @@
-"""``calendarInfo``: a cottage's last modification date (SPEC §3 helper).
+"""``calendarInfo``: a cottage's last modification date (docs/owner-pages.rst).
 
 GET ``hebPk``: JSON ``{"hebPk": N, "lastModified": "YYYY-MM-DD" | null,
 "lastModifiedDisplay": "dd/mm/yyyy" | ""}``, never cached; the owner's

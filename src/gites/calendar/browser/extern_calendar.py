@@ -1,4 +1,6 @@
-"""``extern-calendar?pk=N``: a cottage's public calendar, for an iframe (SPEC §4).
+"""``extern-calendar?pk=N``: a cottage's public calendar, for an iframe.
+
+See docs/public-calendars.rst.
 
 A minimal standalone page (no Plone chrome) holding the read-only
 availability widget (``calendar.js``) of cottage N, whose busy days it

@@ -1,6 +1,6 @@
 """``extern-monthly-calendar?pk=P``: an owner's public calendars, for an iframe.
 
-One row per cottage of proprio P whose calendar is public (SPEC §4), each a
+One row per cottage of proprio P whose calendar is public (docs/public-calendars.rst), each a
 read-only widget showing one month (``month=YYYY-MM``, default: the current
 month).  An unknown proprio, an inactive one or one without a public
 calendar gets the neutral "no calendar" page of ``extern-calendar``.

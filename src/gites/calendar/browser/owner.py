@@ -1,4 +1,4 @@
-"""Shared helpers of the owner views (zone-membre/calendrier, SPEC §3).
+"""Shared helpers of the owner views (zone-membre/calendrier, docs/owner-pages.rst).
 
 The owner of a cottage is a proprio, not a Zope role: the views are
 protected by ``zope2.View`` and check ownership here, in code.
@@ -20,7 +20,7 @@ from gites.calendar.owners import current_pro_pk, owned_cottage, owner_cottages
 
 # heb_pk and pro_pk are PostgreSQL INTEGER columns.
 MAX_PK = 2**31 - 1
-# The public iframe views (SPEC §4), on the site root.
+# The public iframe views (docs/public-calendars.rst), on the site root.
 EXTERN_CALENDAR = "extern-calendar"
 EXTERN_MONTHLY_CALENDAR = "extern-monthly-calendar"
 

@@ -1,4 +1,4 @@
-"""``selectedDays`` for visitors (SPEC §4): a cottage's busy days as JSON.
+"""``selectedDays`` for visitors (docs/public-calendars.rst): a cottage's busy days as JSON.
 
 ``GET <navigation root>/selectedDays?hebPk=N&year=Y&month=M&range=R`` answers
 ``{"rented": ["YYYY-MM-DD", ...]}``: the busy days from max(first of month
@@ -92,7 +92,7 @@ def straight_to_the_view(root, event):
     skins before the view lookup; ``@@`` goes to the view at once, as
     Plone's own ``@@ok`` does.  (An object named ``selectedDays`` in the
     root would no longer shadow the view: there is none, the name is this
-    view's, SPEC §4.)
+    view's, docs/public-calendars.rst.)
     """
     stack = event.request.get("TraversalRequestNameStack")
     if stack and stack[-1] == "selectedDays":

@@ -1,5 +1,5 @@
 """Owner pages on the calendar folder: month.html, multical.html,
-selectedDays, calendarInfo (SPEC §3), on SQLite and PostgreSQL.
+selectedDays, calendarInfo (docs/owner-pages.rst), on SQLite and PostgreSQL.
 
 The helpers here (members, data, frozen clock) are shared by the other owner
 test modules.
