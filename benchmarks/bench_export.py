@@ -15,8 +15,6 @@ merge makes ~35 ranges per cottage (~175,000 outbox rows).
 The outbox is emptied before each run and its row count checked after.
 """
 
-import sys
-
 from benchmarks import common
 
 COTTAGES = 5000
@@ -92,7 +90,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    try:
-        common.print_table(run(quick="--quick" in sys.argv))
-    finally:
-        common.drop_database()
+    common.run_alone(run)

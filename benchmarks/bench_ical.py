@@ -15,7 +15,6 @@ Targets (issue 13): an import that reads every feed within 1.5 x the bare
 loop; the all-304 run under 60 s.
 """
 
-import sys
 import urllib.request
 
 from benchmarks import common
@@ -123,7 +122,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    try:
-        common.print_table(run(quick="--quick" in sys.argv))
-    finally:
-        common.drop_database()
+    common.run_alone(run)

@@ -136,6 +136,16 @@ def queue_depth(channel, name):
     return channel.queue_declare(queue=name, passive=True)[1]
 
 
+@contextlib.contextmanager
+def cursor_and_channel():
+    """An autocommit database cursor and a channel on the bench vhost: what a
+    benchmark polls to see that a run is over."""
+    from kombu import Connection
+
+    with contextlib.closing(connect(autocommit=True)) as db, Connection(AMQP_URL) as conn:
+        yield db.cursor(), conn.channel()
+
+
 def list_queues():
     """{name: (ready, unacked)} of the bench vhost (rabbitmqctl: slow, for checks)."""
     out = rabbitmqctl(
@@ -173,6 +183,13 @@ def bench_env(**extra):
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def log_path(prefix, name):
+    """``var/bench/<prefix>-<name>.log``, the name's other characters than
+    letters and digits as ``_``."""
+    slug = "".join(c if c.isalnum() else "_" for c in name)
+    return VAR / f"{prefix}-{slug}.log"
 
 
 class Child:
@@ -273,6 +290,19 @@ class Result:
     @property
     def ratio(self):
         return self.value / self.baseline if self.baseline else float("nan")
+
+
+def run_alone(run, vhost=False, **options):
+    """A benchmark run from its own module (``--quick`` read from argv): its
+    table printed, then its database (and vhost) dropped, even on failure."""
+    try:
+        if vhost:
+            create_vhost()
+        print_table(run(quick="--quick" in sys.argv, **options))
+    finally:
+        if vhost:
+            delete_vhost()
+        drop_database()
 
 
 def fmt(value, unit=""):
