@@ -20,6 +20,7 @@ from zope.i18n import translate
 
 from gites.calendar import _, clock, icalimport
 from gites.calendar.browser import owner
+from gites.calendar.browser.params import parse_pk
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 from gites.calendar.models import IcalFeed
 
@@ -107,7 +108,7 @@ class IcalFeeds(grok.View):
         if refused is not None:
             return refused
         form = request.form
-        pk = owner.parse_pk(form.get("hebPk"))
+        pk = parse_pk(form.get("hebPk"))
         session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)
         if heb is None:
             raise Forbidden("Not one of your cottages")
@@ -154,7 +155,7 @@ class IcalFeeds(grok.View):
                 ),
                 "warning" if report.failed else "info",
             )
-        feed_id = owner.parse_pk(form.get("feedId"))
+        feed_id = parse_pk(form.get("feedId"))
         feed = session.get(IcalFeed, feed_id) if feed_id is not None else None
         if feed is None or feed.heb_pk != heb.heb_pk:
             transaction.doom()

@@ -12,6 +12,7 @@ from zExceptions import Forbidden
 
 from gites.calendar import _, ical
 from gites.calendar.browser import owner
+from gites.calendar.browser.params import parse_pk
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 
@@ -28,7 +29,7 @@ class IcalRenew(grok.View):
         if refused is not None:
             return refused
         form = request.form
-        pk = owner.parse_pk(form.get("hebPk", form.get("pk")))
+        pk = parse_pk(form.get("hebPk", form.get("pk")))
         session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)
         if heb is None:
             # Same answer for "not yours" and "does not exist".
