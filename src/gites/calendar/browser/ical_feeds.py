@@ -95,30 +95,19 @@ def feed_rows(session, heb_pk, request, now=None):
     return rows
 
 
-class IcalFeeds(grok.View):
+class IcalFeeds(owner.OwnerFormView):
     grok.context(IProprioCalendar)
     grok.name("ical-feeds")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
 
-    def render(self):
-        request = self.request
-        response = request.response
-        refused = owner.refuse_unless_posted(request)
-        if refused is not None:
-            return refused
-        form = request.form
-        pk = parse_pk(form.get("hebPk"))
-        session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)
-        if heb is None:
-            raise Forbidden("Not one of your cottages")
+    def posted(self, session, heb, form):
         action = form.get("action")
         if action not in ACTIONS:
             raise Forbidden("Unknown action")
         message, kind = self.act(session, heb, action, form)
-        api.portal.show_message(message, request=request, type=kind)
-        response.redirect(f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}#ical-import")
-        return ""
+        api.portal.show_message(message, request=self.request, type=kind)
+        return f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}#ical-import"
 
     def act(self, session, heb, action, form):
         now = clock.now()

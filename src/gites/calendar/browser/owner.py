@@ -250,3 +250,34 @@ class OwnerJsonView(grok.View):
         for name, value in refusal.headers:
             self.request.response.setHeader(name, value)
         return json_error(self.request, refusal.status, refusal.message)
+
+
+class OwnerFormView(grok.View):
+    """The owner's forms that change a cottage and go back to its page
+    (``ical-renew``, ``ical-feeds``): :func:`refuse_unless_posted`, then the
+    posted cottage, one of the owner's public cottages (Forbidden otherwise,
+    the same for "not yours" and "does not exist"); :meth:`posted` does the
+    work and returns the address the answer redirects to."""
+
+    grok.baseclass()
+
+    def posted_pk(self, form):
+        """The posted cottage key, as the form holds it."""
+        return form.get("hebPk")
+
+    def posted(self, session, heb, form):
+        """Change ``heb``; the URL to redirect to (or raise Forbidden)."""
+        raise NotImplementedError
+
+    def render(self):
+        request = self.request
+        refused = refuse_unless_posted(request)
+        if refused is not None:
+            return refused
+        form = request.form
+        pk = parse_pk(self.posted_pk(form))
+        session, heb = owner_cottage(pk) if pk is not None else (None, None)
+        if heb is None:
+            raise Forbidden("Not one of your cottages")
+        request.response.redirect(self.posted(session, heb, form))
+        return ""
