@@ -26,25 +26,25 @@ install: $(VENV_STAMP) $(NODE_STAMP)
 
 # Message catalogues: the .po files are committed, the .mo files are built.
 i18n: $(VENV_STAMP)
-	bin/python scripts/i18n.py compile
+	bin/python tools/i18n.py compile
 
 run: $(VENV_STAMP) i18n
-	bin/python scripts/run.py
+	bin/python tools/run_site.py
 
 test: $(VENV_STAMP) $(NODE_STAMP) i18n
-	bin/python scripts/run_tests.py $(TEST_ARGS)
+	bin/python tools/run_tests.py $(TEST_ARGS)
 
 lint: $(VENV_STAMP)
-	bin/python scripts/i18n.py check
-	bin/ruff check src scripts benchmarks setup.py
-	bin/ruff format --check src scripts benchmarks setup.py
+	bin/python tools/i18n.py check
+	bin/ruff check src tools benchmarks setup.py
+	bin/ruff format --check src tools benchmarks setup.py
 
 format: $(VENV_STAMP)
-	bin/ruff format src scripts benchmarks setup.py
-	bin/ruff check --fix src scripts benchmarks setup.py
+	bin/ruff format src tools benchmarks setup.py
+	bin/ruff check --fix src tools benchmarks setup.py
 
 pins:
-	$(PYTHON) scripts/pins.py freeze
+	$(PYTHON) tools/pins.py freeze
 
 bench: $(VENV_STAMP)
 	bin/python benchmarks/run.py

@@ -14,7 +14,7 @@ import sys
 
 import psycopg2
 
-from gites.calendar import icalfetch, icalnights
+from gites.calendar.domain import ical_fetch, ical_nights
 
 
 def main(argv=None):
@@ -26,10 +26,12 @@ def main(argv=None):
         cur.execute("SELECT url FROM gites_calendar_ical_feed ORDER BY id")
         urls = [row[0] for row in cur.fetchall()]
     today = datetime.date.today()
-    allowed = icalfetch.allowed_networks()
+    allowed = ical_fetch.allowed_networks()
 
     def one(url):
-        return len(icalnights.feed_nights(icalfetch.fetch(url, allowed=allowed).body, today).nights)
+        return len(
+            ical_nights.feed_nights(ical_fetch.fetch(url, allowed=allowed).body, today).nights
+        )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
         nights = sum(pool.map(one, urls))

@@ -37,7 +37,7 @@ from gites.calendar.messaging import topology
 # default names keeps its bench Zope instance in var/bench.
 if common.DB_NAME != "gites_calendar_bench" and common.VAR.name == "bench":
     common.VAR = common.VAR.with_name(f"bench-{common.DB_NAME}")
-from gites.calendar.messaging.hubtool import hub_message
+from gites.calendar.scripts.hub_tool import hub_message
 
 COTTAGES = 1000
 KINDS = (("booked", 0.8), ("unavailable", 0.1), ("available", 0.1))

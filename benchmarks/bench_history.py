@@ -44,11 +44,13 @@ from unittest import mock  # noqa: E402
 from sqlalchemy import delete, insert, text  # noqa: E402
 
 from benchmarks import common  # noqa: E402
-from gites.calendar import db, history  # noqa: E402
+from gites.calendar.db import schema as db_schema
+from gites.calendar.db import session as db  # noqa: E402
+from gites.calendar.db.models import Reservation  # noqa: E402
+from gites.calendar.domain import history  # noqa: E402
+from gites.calendar.domain.reservations import midnight, write_days  # noqa: E402
 from gites.calendar.messaging.codec import HubBooking  # noqa: E402
 from gites.calendar.messaging.handler import apply_hub_batch  # noqa: E402
-from gites.calendar.models import Reservation  # noqa: E402
-from gites.calendar.reservations import midnight, write_days  # noqa: E402
 
 START = datetime.date(2031, 1, 1)
 NOW = datetime.datetime(2031, 1, 1, 9, 0)
@@ -219,7 +221,7 @@ def main(argv=None):
         cur.execute(f'CREATE DATABASE "{common.DB_NAME}"')
     engine = db.make_engine(common.DB_URL)
     try:
-        db.create_schema(engine)
+        db_schema.create_schema(engine)
         began = time.perf_counter()
         seed(engine, args.cottages)
         rows = args.cottages * 730

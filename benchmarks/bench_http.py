@@ -2,7 +2,7 @@
 against a real Zope (``bin/runwsgi``, waitress, 4 threads) on the bench database.
 
 Set-up, all under ``var/bench`` (removed at the end): ``bin/mkwsgiinstance``,
-``bin/zconsole run scripts/create_site.py`` (the site exactly as ``make run``
+``bin/zconsole run tools/create_site.py`` (the site exactly as ``make run``
 builds it), ``bin/zconsole run benchmarks/zope_members.py`` (10 owners
 ``bench01``..``bench10`` linked to proprios 9001..9010, each with one public cottage
 with a CGT code), then ``bin/runwsgi`` on a free port of 127.0.0.1.
@@ -74,7 +74,7 @@ def make_instance(port):
     ini.write_text(re.sub(r"(?m)^port = \d+", f"port = {port}", ini.read_text()))
     conf = INSTANCE / "etc" / "zope.conf"
     for script in (
-        common.TOP / "scripts" / "create_site.py",
+        common.TOP / "tools" / "create_site.py",
         common.TOP / "benchmarks" / "zope_members.py",
     ):
         common.subprocess.run(
@@ -129,7 +129,7 @@ def explain_selected_days(today, heb_pk=2):
     (heb_fk, res_date) whatever the table size, with fresh statistics."""
     from sqlalchemy.dialects import postgresql
 
-    from gites.calendar.public import STATE_AND_DAY_LIST, add_months
+    from gites.calendar.domain.visibility import STATE_AND_DAY_LIST, add_months
 
     compiled = STATE_AND_DAY_LIST.compile(dialect=postgresql.psycopg2.dialect())
     params = dict(compiled.params)  # the visibility conditions' literals

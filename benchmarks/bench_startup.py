@@ -25,7 +25,7 @@ import subprocess
 from benchmarks import common
 from benchmarks.bench_drain import publish, reset_data
 from gites.calendar.messaging import topology
-from gites.calendar.messaging.hubtool import hub_message
+from gites.calendar.scripts.hub_tool import hub_message
 
 ROUNDS = 5
 COTTAGES = 10
@@ -103,7 +103,7 @@ def run(quick=False):
             times[name].append(time_to_first_message(name, args))
     medians = {name: statistics.median(values) for name, values in times.items()}
     imports = {
-        "daemon": import_seconds(["-c", "import gites.calendar.messaging.daemon"]),
+        "daemon": import_seconds(["-c", "import gites.calendar.scripts.hub_daemon"]),
         "bare": import_seconds(["-c", "import benchmarks.bare_drain"]),
     }
     for name, values in times.items():

@@ -4,7 +4,7 @@ Members ``bench01`` .. ``bench10`` (password = login), linked to proprios
 9001 .. 9010 of the bench database in ``gites_calendar_owner_link``, as the
 control panel would (docs/design.rst: the member property ``pk`` is no
 longer read).  ``app`` is provided
-by zconsole; the site was created by scripts/create_site.py.
+by zconsole; the site was created by tools/create_site.py.
 """
 
 from AccessControl.SecurityManagement import newSecurityManager
@@ -24,8 +24,8 @@ def main(app):
     setSite(site)
     from plone import api
 
-    from gites.calendar.db import get_session
-    from gites.calendar.owners import set_link
+    from gites.calendar.db.session import get_session
+    from gites.calendar.domain.owners import set_link
 
     for i in range(OWNERS):
         login = f"bench{i + 1:02d}"

@@ -6,8 +6,8 @@ of a site that fails on the first owner's click.
 
 import sys
 
-from gites.calendar.config import SettingsError, load_settings
-from gites.calendar.db import configure_db
+from gites.calendar.db.session import configure_db
+from gites.calendar.settings import SettingsError, load_settings
 
 
 def configure_from_environment(event=None):

@@ -21,11 +21,11 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.domain.reservations import InvalidRange
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.handler import UNKNOWN_COTTAGE, apply_hub_batch
 from gites.calendar.messaging.retry import is_unreachable, one_line
-from gites.calendar.reservations import InvalidRange
 
 PARKED = "parked"
 

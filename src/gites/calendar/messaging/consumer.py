@@ -43,15 +43,16 @@ import time
 from kombu import Consumer
 from sqlalchemy.exc import SQLAlchemyError
 
-from gites.calendar import db, logsafe
-from gites.calendar.config import mask_text, mask_url
+from gites.calendar import logsafe
+from gites.calendar.db import session as db
+from gites.calendar.domain.reservations import InvalidRange, check_range
 from gites.calendar.messaging import intake, topology
 from gites.calendar.messaging.batch import PARKED, BatchApplier, Pending, log_outcome
 from gites.calendar.messaging.codec import InvalidMessage
 from gites.calendar.messaging.handler import prune_hub_applied
 from gites.calendar.messaging.parking import Parker
 from gites.calendar.messaging.retry import Backoff, one_line
-from gites.calendar.reservations import InvalidRange, check_range
+from gites.calendar.settings import mask_text, mask_url
 
 # Kept importable from here: older code and tests import these names.
 __all__ = ["BATCH_SIZE", "Backoff", "HubConsumer", "Pending", "one_line"]

@@ -33,9 +33,9 @@ import datetime
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
-from gites.calendar.history import HUB, Origin
-from gites.calendar.models import Hebergement, HubApplied
-from gites.calendar.reservations import check_range, days, write_days
+from gites.calendar.db.models import Hebergement, HubApplied
+from gites.calendar.domain.history import HUB, Origin
+from gites.calendar.domain.reservations import check_range, days, write_days
 
 APPLIED = "applied"  # every day of the range written
 PARTLY_SUPERSEDED = "partly-superseded"  # some days kept a newer notification's state

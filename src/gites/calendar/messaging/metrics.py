@@ -20,7 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make
 from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from sqlalchemy import func, select, text
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import OutboxMessage
 from gites.calendar.messaging.batch import PARKED
 from gites.calendar.messaging.handler import (
     APPLIED,
@@ -30,7 +31,6 @@ from gites.calendar.messaging.handler import (
     UNKNOWN_COTTAGE,
 )
 from gites.calendar.messaging.retry import one_line
-from gites.calendar.models import OutboxMessage
 
 logger = logging.getLogger("gites.calendar.daemon")
 

@@ -37,13 +37,14 @@ from kombu import Producer
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from gites.calendar import db, logsafe
-from gites.calendar.config import mask_text, mask_url
+from gites.calendar import logsafe
+from gites.calendar.db import session as db
+from gites.calendar.db.models import OutboxMessage
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import SiteChange, encode_site_change
 from gites.calendar.messaging.confirms import ConfirmWindow
 from gites.calendar.messaging.retry import Backoff, one_line
-from gites.calendar.models import OutboxMessage
+from gites.calendar.settings import mask_text, mask_url
 
 logger = logging.getLogger("gites.calendar.relay")
 

@@ -16,9 +16,9 @@ from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
 from zope.interface import implementer
 
 from gites.calendar import _
-from gites.calendar.db import get_session
-from gites.calendar.models import BLOQUE, NON_ACTIF
-from gites.calendar.owners import calendar_state, current_pro_pk, owner_cottages
+from gites.calendar.db.models import BLOQUE, NON_ACTIF
+from gites.calendar.db.session import get_session
+from gites.calendar.domain.owners import calendar_state, current_pro_pk, owner_cottages
 
 CALENDAR_PATH = "zone-membre/calendrier"
 

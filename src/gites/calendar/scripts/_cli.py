@@ -11,8 +11,8 @@ import datetime
 import functools
 import sys
 
-from gites.calendar.config import SettingsError, load_settings
-from gites.calendar.db import configure_db
+from gites.calendar.db.session import configure_db
+from gites.calendar.settings import SettingsError, load_settings
 
 EXIT_SETTINGS = 2
 

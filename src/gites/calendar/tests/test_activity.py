@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from gites.calendar import activity, db, mails
-from gites.calendar.models import (
+from gites.calendar.db import session as db
+from gites.calendar.db.models import (
     ACTIF,
     BLOQUE,
     NON_ACTIF,
@@ -28,7 +28,8 @@ from gites.calendar.models import (
     Hebergement,
     Proprio,
 )
-from gites.calendar.scripts.activity import main
+from gites.calendar.domain import activity, mails
+from gites.calendar.scripts.check_activity import main
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -36,7 +37,7 @@ from gites.calendar.testing import (
     db_layers,
     on_both_databases,
 )
-from gites.calendar.testing_smtp import REJECT, TEMPFAIL, SmtpServer, free_port
+from gites.calendar.testing.smtp import REJECT, TEMPFAIL, SmtpServer, free_port
 
 TODAY = datetime.date(2030, 6, 15)
 SITE = "https://www.gitesdewallonie.be"

@@ -14,8 +14,8 @@ from plone.testing.zope import Browser
 from sqlalchemy import func, select
 import transaction
 
-from gites.calendar import db
-from gites.calendar.models import Hebergement, OutboxMessage, Reservation
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, OutboxMessage, Reservation
 from gites.calendar.testing import DatabaseTestCase, functional_layers, on_both_databases
 from gites.calendar.tests.test_views_owner import (
     CGT_HEB,

@@ -5,12 +5,12 @@ from unittest import mock
 
 from sqlalchemy import select
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import HubApplied
 from gites.calendar.messaging import batch as batch_module
 from gites.calendar.messaging import handler
 from gites.calendar.messaging.batch import BatchApplier, Pending
 from gites.calendar.messaging.codec import HubBooking
-from gites.calendar.models import HubApplied
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,

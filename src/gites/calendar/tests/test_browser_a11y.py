@@ -26,11 +26,11 @@ from plone import api
 from sqlalchemy import update
 import transaction
 
-from gites.calendar import db
-from gites.calendar.demo import MEMBERS, load_demo
-from gites.calendar.models import ACTIF, BLOQUE, Hebergement, Reservation
+from gites.calendar.db import session as db
+from gites.calendar.db.models import ACTIF, BLOQUE, Hebergement, Reservation
+from gites.calendar.domain.demo import MEMBERS, load_demo
 from gites.calendar.testing import site_in_french, site_in_language
-from gites.calendar.testing_browser import AXE_JS, BrowserTestCase
+from gites.calendar.testing.browser import AXE_JS, BrowserTestCase
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()

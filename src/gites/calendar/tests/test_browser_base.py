@@ -13,8 +13,7 @@ import transaction
 from zExceptions import Forbidden
 from zope.i18n import translate
 
-from gites.calendar import db
-from gites.calendar.browser import owner
+from gites.calendar.browser import base as owner
 from gites.calendar.browser.params import (
     MAX_PK,
     BadParameter,
@@ -28,6 +27,7 @@ from gites.calendar.browser.params import (
     parse_pk,
     whole_number,
 )
+from gites.calendar.db import session as db
 from gites.calendar.testing import (
     GITES_CALENDAR_INTEGRATION_TESTING,
     DatabaseTestCase,

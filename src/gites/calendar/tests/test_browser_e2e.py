@@ -21,11 +21,11 @@ from plone import api
 from sqlalchemy import select
 import transaction
 
-from gites.calendar import db
-from gites.calendar.demo import MEMBERS, load_demo
-from gites.calendar.models import Reservation
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Reservation
+from gites.calendar.domain.demo import MEMBERS, load_demo
 from gites.calendar.testing import site_in_french
-from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing.browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -83,7 +83,7 @@ class CalendarEndToEndTestCase(BrowserTestCase):
         clock.start()
         self.addCleanup(clock.stop)
         load_demo(db.get_session(), today=TODAY)
-        # As scripts/create_site.py does for `make run`: the demo passwords
+        # As tools/create_site.py does for `make run`: the demo passwords
         # are shorter than Plone's password policy, so not through api.user.
         portal = self.layer["portal"]
         site_in_french()  # as create_site.py makes it: the widget speaks French

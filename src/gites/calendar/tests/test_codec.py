@@ -38,7 +38,7 @@ from gites.calendar.messaging.codec import (
     encode_site_change,
 )
 from gites.calendar.messaging.safepickle import ForbiddenPickle, safe_loads
-from gites.calendar.testing_amqp import colliding_keys_pickle
+from gites.calendar.testing.amqp import colliding_keys_pickle
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 SRC = pathlib.Path(codec.__file__).resolve().parents[3]

@@ -20,8 +20,8 @@ from plone.testing.zope import WSGI_SERVER_FIXTURE
 from sqlalchemy import text
 import transaction
 
-from gites.calendar import db
-from gites.calendar.reservations import days
+from gites.calendar.db import session as db
+from gites.calendar.domain.reservations import days
 from gites.calendar.testing import GITES_CALENDAR_FIXTURE, POSTGRES_DB, DatabaseTestCase
 from gites.calendar.tests.test_views_owner import (
     CGT_HEB,

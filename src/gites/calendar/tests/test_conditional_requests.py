@@ -14,14 +14,15 @@ from unittest import mock
 from plone.testing.zope import Browser
 import transaction
 
-from gites.calendar import db, public
-from gites.calendar.calendarconfig import apply_configuration
-from gites.calendar.history import OWNER, Origin
+from gites.calendar.db import session as db
+from gites.calendar.db.models import ACTIF, LOUE, NON_ACTIF, Hebergement
+from gites.calendar.domain import visibility
+from gites.calendar.domain.calendar_state import apply_configuration
+from gites.calendar.domain.history import OWNER, Origin
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change, replace_days
+from gites.calendar.domain.visibility import etag_matches
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import APPLIED, apply_hub_booking
-from gites.calendar.models import ACTIF, LOUE, NON_ACTIF, Hebergement
-from gites.calendar.public import etag_matches
-from gites.calendar.reservations import RangeChange, apply_owner_change, replace_days
 from gites.calendar.testing import (
     GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,
@@ -134,19 +135,21 @@ class TestSelectedDaysValidator(ConditionalTestCase):
         # PostgreSQL reads through prepared statements on a raw cursor; the
         # SQLAlchemy statements (SQLite's path) must give the same answer.
         engine = db.get_read_engine()
-        self.assertEqual(public.uses_prepared(engine), engine.dialect.name == "postgresql")
+        self.assertEqual(visibility.uses_prepared(engine), engine.dialect.name == "postgresql")
         today = NOW.date()
         for heb_pk in (10, 11, 99):
             for first, months in (("2030-03-01", 3), ("2030-04-01", 1), ("2029-01-01", 2)):
-                start, end = public.window(day(first), months, today)
-                answer = public.read_public_days(engine, heb_pk, day(first), months, today)
+                start, end = visibility.window(day(first), months, today)
+                answer = visibility.read_public_days(engine, heb_pk, day(first), months, today)
                 if start < end:  # (a wholly past window reads nothing)
-                    portable = public._read_portable(engine, heb_pk, start, end, None)
+                    portable = visibility._read_portable(engine, heb_pk, start, end, None)
                     self.assertEqual(answer, portable, (heb_pk, first, months))
                 else:
                     self.assertEqual(answer[1], [])
                 self.assertEqual(
-                    public.read_public_days(engine, heb_pk, day(first), months, today, answer[0]),
+                    visibility.read_public_days(
+                        engine, heb_pk, day(first), months, today, answer[0]
+                    ),
                     (answer[0], None),
                 )
 
@@ -181,8 +184,8 @@ class TestSelectedDaysValidator(ConditionalTestCase):
         self.assertNotEqual(hidden, unknown)  # the pk is part of every validator
         # ... and only the pk: a hidden cottage's state is not.
         session = db.get_session()
-        state = session.execute(public.COTTAGE_STATE, {"heb_pk": 11}).first()
-        self.assertEqual(public.state_token(state), public.state_token(None))
+        state = session.execute(visibility.COTTAGE_STATE, {"heb_pk": 11}).first()
+        self.assertEqual(visibility.state_token(state), visibility.state_token(None))
         self.assertEqual(
             self.get("selectedDays?hebPk=11&year=2030&month=3&range=3", hidden)[0], 304
         )
@@ -252,11 +255,11 @@ class TestPreparedStatementsPostgreSQL(ConditionalTestCase):
 
     def test_prepared_statements_dropped_are_prepared_again(self):
         engine = db.get_read_engine()
-        self.assertTrue(public.uses_prepared(engine))
+        self.assertTrue(visibility.uses_prepared(engine))
         self.assertEqual(self.get(DAYS)[:2], (200, DAYS_BODY))
         connection = engine.raw_connection()  # the pooled one just used
         try:
-            self.assertTrue(connection.info.get(public._PREPARED_KEY))
+            self.assertTrue(connection.info.get(visibility._PREPARED_KEY))
             cursor = connection.cursor()
             cursor.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL does
             cursor.close()

@@ -2,7 +2,7 @@
 
 import unittest
 
-from gites.calendar.config import SettingsError, load_settings, mask_text, mask_url
+from gites.calendar.settings import SettingsError, load_settings, mask_text, mask_url
 
 DB = {"GITES_DB_URL": "sqlite:///var/gites.db"}
 

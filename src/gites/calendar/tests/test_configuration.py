@@ -5,8 +5,8 @@ import re
 
 from sqlalchemy import select
 
-from gites.calendar import calendarconfig
-from gites.calendar.models import BlockingHistory, Hebergement
+from gites.calendar.db.models import BlockingHistory, Hebergement
+from gites.calendar.domain import calendar_state
 from gites.calendar.testing import (
     functional_layers,
     integration_layers,
@@ -50,38 +50,38 @@ class TestCalendarConfig(OwnerIntegrationTestCase):
     def test_open_and_close(self):
         heb = self.heb(CGT_HEB)
         blocked = datetime.date(2030, 1, 10)
-        row = calendarconfig.open_blocking(self.session, heb, blocked)
+        row = calendar_state.open_blocking(self.session, heb, blocked)
         self.assertIs(
-            calendarconfig.open_blocking(self.session, heb, datetime.date(2030, 2, 1)), row
+            calendar_state.open_blocking(self.session, heb, datetime.date(2030, 2, 1)), row
         )
-        closed = calendarconfig.close_blocking(self.session, heb, datetime.date(2030, 1, 25))
+        closed = calendar_state.close_blocking(self.session, heb, datetime.date(2030, 1, 25))
         self.assertEqual(len(closed), 1)
         self.assertEqual(
-            calendarconfig.close_blocking(self.session, heb, datetime.date(2030, 2, 1)), []
+            calendar_state.close_blocking(self.session, heb, datetime.date(2030, 2, 1)), []
         )
         self.assertEqual(
             history(self.session, CGT_HEB), [(blocked, datetime.date(2030, 1, 25), 15)]
         )
 
     def test_apply_configuration(self):
-        cottages = calendarconfig.owner_cottages_all(self.session, OWNER_PK)
+        cottages = calendar_state.owner_cottages_all(self.session, OWNER_PK)
         self.assertEqual([h.heb_pk for h in cottages], list(OWN))
         day1, day2 = datetime.date(2030, 3, 1), datetime.date(2030, 3, 11)
-        calendarconfig.apply_configuration(self.session, cottages, "non actif", day1, 1)
-        calendarconfig.apply_configuration(
+        calendar_state.apply_configuration(self.session, cottages, "non actif", day1, 1)
+        calendar_state.apply_configuration(
             self.session, cottages, "non actif", day1, 1
         )  # no 2nd row
         for pk in OWN:
             self.assertEqual(self.heb(pk).heb_calendrier_proprio, "non actif")
             self.assertEqual(history(self.session, pk), [(day1, None, None)])
-        calendarconfig.apply_configuration(self.session, cottages, "searchactif", day2, 1)
+        calendar_state.apply_configuration(self.session, cottages, "searchactif", day2, 1)
         for pk in OWN:
             self.assertEqual(self.heb(pk).heb_calendrier_proprio, "searchactif")
             self.assertEqual(self.heb(pk).heb_calendrier_proprio_date_maj, day2)
             self.assertEqual(history(self.session, pk), [(day1, day2, 10)])
         self.assertEqual(history(self.session, OTHER_HEB), [])
         with self.assertRaises(ValueError):
-            calendarconfig.apply_configuration(self.session, cottages, "bloque", day2, 1)
+            calendar_state.apply_configuration(self.session, cottages, "bloque", day2, 1)
 
 
 @on_both_databases(functional_layers())

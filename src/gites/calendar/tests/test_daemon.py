@@ -13,12 +13,12 @@ from unittest import mock
 
 from sqlalchemy import func, select, text
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, HubApplied
+from gites.calendar.domain.reservations import busy_days, days
 from gites.calendar.messaging import consumer, topology
-from gites.calendar.models import Hebergement, HubApplied
-from gites.calendar.reservations import busy_days, days
 from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
-from gites.calendar.testing_amqp import (
+from gites.calendar.testing.amqp import (
     DAEMON_PG,
     ConsumerThread,
     broker_start,

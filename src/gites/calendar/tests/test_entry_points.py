@@ -13,7 +13,7 @@ import sys
 import unittest
 from unittest import mock
 
-from gites.calendar import db
+from gites.calendar.db import session as db
 from gites.calendar.testing import SQLITE_DB, DatabaseTestCase
 
 DISTRIBUTION = "gites.calendar"
@@ -59,14 +59,14 @@ class TestDemoScript(DatabaseTestCase):
     layer = SQLITE_DB
 
     def test_loads_the_demo_once(self):
-        from gites.calendar.scripts import demo
+        from gites.calendar.scripts import demo_data
 
         lines = []
         with mock.patch.dict(os.environ, {"GITES_DB_URL": self.layer["db_url"]}):
-            self.assertEqual(demo.main([], out=lines.append), 0)
+            self.assertEqual(demo_data.main([], out=lines.append), 0)
             self.assertIn("member proprio: owner of proprio 1", lines)
             self.assertTrue(lines[0].endswith(": 7 demo rows added"), lines[0])
             lines.clear()
-            self.assertEqual(demo.main([], out=lines.append), 0)
+            self.assertEqual(demo_data.main([], out=lines.append), 0)
             self.assertTrue(lines[0].endswith(": 0 demo rows added"), lines[0])
         db.register_engine(self.layer["engine"])

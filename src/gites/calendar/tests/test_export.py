@@ -10,12 +10,12 @@ from unittest import mock
 
 from sqlalchemy import select, text
 
-from gites.calendar import db
-from gites.calendar import export as export_module
-from gites.calendar.export import Range, future_ranges, merge_ranges
-from gites.calendar.models import Hebergement, OutboxMessage, Reservation
-from gites.calendar.reservations import midnight
-from gites.calendar.scripts.export import main
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, OutboxMessage, Reservation
+from gites.calendar.domain import hub_export as export_module
+from gites.calendar.domain.hub_export import future_ranges
+from gites.calendar.domain.reservations import Range, merge_ranges, midnight
+from gites.calendar.scripts.export_events import main
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -23,7 +23,7 @@ from gites.calendar.testing import (
     db_layers,
     on_both_databases,
 )
-from gites.calendar.testing_amqp import DAEMON_PG
+from gites.calendar.testing.amqp import DAEMON_PG
 
 TODAY = datetime.date(2030, 6, 15)
 NOW = datetime.datetime(2030, 6, 15, 9, 30)
@@ -263,7 +263,7 @@ class TestExportReachesTheHub(DatabaseTestCase):
     def test_ranges_published_in_order(self):
         from gites.calendar.messaging.codec import decode_site_change
         from gites.calendar.messaging.relay import OutboxRelay
-        from gites.calendar.testing_amqp import bind_queue, get_all, wait_until
+        from gites.calendar.testing.amqp import bind_queue, get_all, wait_until
 
         with db.session_scope() as s:
             add_proprio(s, 1)

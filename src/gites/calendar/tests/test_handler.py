@@ -5,12 +5,12 @@ import random
 
 from sqlalchemy import func, select
 
-from gites.calendar import db
-from gites.calendar.history import OWNER, Origin
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, HubApplied, Reservation
+from gites.calendar.domain.history import OWNER, Origin
+from gites.calendar.domain.reservations import InvalidRange, busy_days, days, replace_days
 from gites.calendar.messaging import handler
 from gites.calendar.messaging.codec import HubBooking
-from gites.calendar.models import Hebergement, HubApplied, Reservation
-from gites.calendar.reservations import InvalidRange, busy_days, days, replace_days
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,

@@ -11,14 +11,15 @@ from unittest import mock
 
 from sqlalchemy import func, select
 
-from gites.calendar import activity, calendarconfig, db, history
-from gites.calendar.export import export
-from gites.calendar.history import Origin
+from gites.calendar.db import session as db
+from gites.calendar.db.models import BLOQUE, CalendarChange, Hebergement, NightSource, Proprio
+from gites.calendar.domain import activity, calendar_state, history
+from gites.calendar.domain.history import Origin
+from gites.calendar.domain.hub_export import export
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change, busy_days
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_batch
-from gites.calendar.models import BLOQUE, CalendarChange, Hebergement, NightSource, Proprio
-from gites.calendar.reservations import RangeChange, apply_owner_change, busy_days
-from gites.calendar.scripts import history as history_script
+from gites.calendar.scripts import calendar_history as history_script
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -162,9 +163,9 @@ class TestEachSource(HistoryCase):
 
     def test_configuration_non_actif_records_a_change_without_nights(self):
         with db.session_scope() as session:
-            cottages = calendarconfig.owner_cottages_all(session, 1)
-            calendarconfig.apply_configuration(session, cottages, "non actif", TODAY, 1, NOW)
-            calendarconfig.apply_configuration(session, cottages, "non actif", TODAY, 1, NOW)
+            cottages = calendar_state.owner_cottages_all(session, 1)
+            calendar_state.apply_configuration(session, cottages, "non actif", TODAY, 1, NOW)
+            calendar_state.apply_configuration(session, cottages, "non actif", TODAY, 1, NOW)
         for heb_pk in (10, 11):
             self.assertEqual(
                 self.summary(heb_pk), [("configuration", "1", "non actif", None, None, 0)]
@@ -183,8 +184,8 @@ class TestEachSource(HistoryCase):
         later = NOW + datetime.timedelta(days=3)
         with db.session_scope() as session:
             proprio = session.get(Proprio, 1)
-            calendarconfig.reactivate(session, proprio, later.date(), later)
-            calendarconfig.reactivate(session, proprio, later.date(), later)  # nothing new
+            calendar_state.reactivate(session, proprio, later.date(), later)
+            calendar_state.reactivate(session, proprio, later.date(), later)  # nothing new
         self.assertEqual(
             self.summary(10), [*expected, ("reactivation", "1", "actif", None, None, 0)]
         )
@@ -220,7 +221,7 @@ class TestEachSource(HistoryCase):
             self.assertEqual(history.changes(session, 20), [])
 
     def test_a_write_without_origin_is_refused(self):
-        from gites.calendar.reservations import write_days
+        from gites.calendar.domain.reservations import write_days
 
         with db.session_scope() as session, self.assertRaises(ValueError):
             write_days(session, {(10, D(2030, 6, 1)): "loue"}, 1, NOW, None)
@@ -305,7 +306,7 @@ class TestRetention(HistoryCase):
         old = datetime.datetime(2027, 1, 5, 9, 0)
         # an old change of two days: one long past, one still to come
         with db.session_scope() as session:
-            from gites.calendar.reservations import write_days
+            from gites.calendar.domain.reservations import write_days
 
             write_days(
                 session,
@@ -336,8 +337,8 @@ class TestRetention(HistoryCase):
 @on_both_databases(db_layers())
 class TestRetentionInTheDailyRun(DatabaseTestCase):
     def test_check_calendar_activity_prunes_with_the_configured_age(self):
-        from gites.calendar.config import load_settings
-        from gites.calendar.reservations import write_days
+        from gites.calendar.domain.reservations import write_days
+        from gites.calendar.settings import load_settings
 
         with db.session_scope() as session:
             add_proprio(session, 1, active=False)  # no mail due: only the retention

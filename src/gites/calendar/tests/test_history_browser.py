@@ -11,14 +11,15 @@ from unittest import mock
 
 import transaction
 
-from gites.calendar import activity, db
-from gites.calendar.demo import MEMBERS, load_demo
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement
+from gites.calendar.domain import activity
+from gites.calendar.domain.demo import MEMBERS, load_demo
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_booking
-from gites.calendar.models import Hebergement
-from gites.calendar.reservations import RangeChange, apply_owner_change
 from gites.calendar.testing import site_in_language
-from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing.browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()

@@ -9,11 +9,12 @@ from plone.app.testing import SITE_OWNER_NAME, SITE_OWNER_PASSWORD
 from plone.testing.zope import Browser
 import transaction
 
-from gites.calendar import activity, db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement
+from gites.calendar.domain import activity
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_booking
-from gites.calendar.models import Hebergement
-from gites.calendar.reservations import RangeChange, apply_owner_change
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,

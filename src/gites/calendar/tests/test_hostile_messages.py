@@ -12,11 +12,11 @@ import time
 
 from sqlalchemy import func, select
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import HubApplied
+from gites.calendar.domain.reservations import busy_days
 from gites.calendar.messaging import topology
-from gites.calendar.models import HubApplied
-from gites.calendar.reservations import busy_days
-from gites.calendar.testing_amqp import (
+from gites.calendar.testing.amqp import (
     RunningDaemonTestCase,
     clear_policy,
     colliding_keys_pickle,

@@ -1,6 +1,6 @@
 """The translations: French reference texts, Dutch through zope.i18n, no drift.
 
-The catalogues are built by ``scripts/i18n.py`` (see docs/i18n.rst); the
+The catalogues are built by ``tools/i18n.py`` (see docs/i18n.rst); the
 compiled ``.mo`` files must exist before Zope loads the ZCML (``make i18n``,
 or ``zope_i18n_compile_mo_files=true``).
 """
@@ -18,7 +18,7 @@ from gites.calendar import _
 from gites.calendar.testing import GITES_CALENDAR_INTEGRATION_TESTING
 
 TOP = pathlib.Path(__file__).resolve().parents[4]
-SCRIPT = TOP / "scripts" / "i18n.py"
+SCRIPT = TOP / "tools" / "i18n.py"
 DOMAIN = "gites.calendar"
 
 # Texts the owner pages show word for word (docs/owner-pages.rst).
@@ -36,7 +36,7 @@ PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def load_tool():
-    """scripts/i18n.py, the project's own extractor (imported by path)."""
+    """tools/i18n.py, the project's own extractor (imported by path)."""
     if not SCRIPT.exists():
         raise AssertionError(f"{SCRIPT} is missing: the tests run from the repository")
     spec = importlib.util.spec_from_file_location("gites_calendar_i18n_tool", SCRIPT)
@@ -66,7 +66,7 @@ class TestCatalogues(unittest.TestCase):
 
     def test_every_used_msgid_is_in_every_catalogue(self):
         # Templates and Python are read again here, so a msgid added without
-        # running scripts/i18n.py fails this test: the catalogues cannot drift.
+        # running tools/i18n.py fails this test: the catalogues cannot drift.
         self.assertEqual(self.tool.problems(), [])
 
     def test_template_msgids_are_extracted(self):
@@ -113,7 +113,7 @@ class TestTranslation(unittest.TestCase):
         languages = set(domain._catalogs)
         self.assertTrue(
             {"fr", "nl", "de", "en"} <= languages,
-            f"catalogues loaded: {sorted(languages)}; compile them (bin/python scripts/i18n.py"
+            f"catalogues loaded: {sorted(languages)}; compile them (bin/python tools/i18n.py"
             " compile) or set zope_i18n_compile_mo_files=true before Zope starts",
         )
 

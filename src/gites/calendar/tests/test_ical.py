@@ -8,9 +8,10 @@ import icalendar
 from sqlalchemy import select
 import transaction
 
-from gites.calendar import db, ical
-from gites.calendar.models import IcalToken, Proprio, Reservation
-from gites.calendar.reservations import midnight
+from gites.calendar.db import session as db
+from gites.calendar.db.models import IcalToken, Proprio, Reservation
+from gites.calendar.domain import ical_export
+from gites.calendar.domain.reservations import midnight
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -79,47 +80,50 @@ class TestIcalDomain(DatabaseTestCase):
         self.session.commit()
 
     def test_token_created_once_then_reused(self):
-        token = ical.get_or_create_token(self.session, 5)
+        token = ical_export.get_or_create_token(self.session, 5)
         self.assertRegex(token, r"^[A-Za-z0-9_-]{43}$")
-        self.assertEqual(ical.get_or_create_token(self.session, 5), token)
-        self.assertNotEqual(ical.get_or_create_token(self.session, 6), token)
+        self.assertEqual(ical_export.get_or_create_token(self.session, 5), token)
+        self.assertNotEqual(ical_export.get_or_create_token(self.session, 6), token)
         self.session.commit()
         self.assertEqual(
             self.session.scalars(select(IcalToken.heb_pk).order_by(IcalToken.heb_pk)).all(), [5, 6]
         )
-        url = ical.feed_url(self.session, "http://nohost/plone/", 5)
+        url = ical_export.feed_url(self.session, "http://nohost/plone/", 5)
         self.assertEqual(url, f"http://nohost/plone/@@gites-ical?token={token}")
 
     def test_renew(self):
-        old = ical.get_or_create_token(self.session, 5)
-        new = ical.renew_token(self.session, 5)
+        old = ical_export.get_or_create_token(self.session, 5)
+        new = ical_export.renew_token(self.session, 5)
         self.session.commit()
         self.assertNotEqual(new, old)
-        self.assertIsNone(ical.cottage_for_token(self.session, old))
-        self.assertEqual(ical.cottage_for_token(self.session, new).heb_pk, 5)
-        self.assertEqual(ical.get_or_create_token(self.session, 5), new)
+        self.assertIsNone(ical_export.cottage_for_token(self.session, old))
+        self.assertEqual(ical_export.cottage_for_token(self.session, new).heb_pk, 5)
+        self.assertEqual(ical_export.get_or_create_token(self.session, 5), new)
         # Renewing a cottage that never had a token creates one.
         self.assertEqual(
-            ical.cottage_for_token(self.session, ical.renew_token(self.session, 6)).heb_pk, 6
+            ical_export.cottage_for_token(
+                self.session, ical_export.renew_token(self.session, 6)
+            ).heb_pk,
+            6,
         )
 
     def test_cottage_for_token_refuses(self):
-        ical.get_or_create_token(self.session, 5)
-        inactive = ical.get_or_create_token(self.session, 7)
+        ical_export.get_or_create_token(self.session, 5)
+        inactive = ical_export.get_or_create_token(self.session, 7)
         self.session.commit()
         for token in (None, "", "x" * 43, "a b", "é" * 43, ["t"], "a" * 65, inactive):
             with self.subTest(token=token):
-                self.assertIsNone(ical.cottage_for_token(self.session, token))
+                self.assertIsNone(ical_export.cottage_for_token(self.session, token))
         self.session.get(Proprio, 2).pro_etat = True
-        self.assertEqual(ical.cottage_for_token(self.session, inactive).heb_pk, 7)
+        self.assertEqual(ical_export.cottage_for_token(self.session, inactive).heb_pk, 7)
 
     def test_calendar_matches_the_rows(self):
-        body = ical.build_calendar(self.session, self.heb, now=NOW)
+        body = ical_export.build_calendar(self.session, self.heb, now=NOW)
         self.assertIsInstance(body, bytes)
         self.assertIn(b"\r\n", body)
         calendar = icalendar.Calendar.from_ical(body)
         self.assertEqual(str(calendar["VERSION"]), "2.0")
-        self.assertEqual(str(calendar["PRODID"]), ical.PRODID)
+        self.assertEqual(str(calendar["PRODID"]), ical_export.PRODID)
         self.assertEqual(str(calendar["X-WR-CALNAME"]), "5 - Gîte du Moulin")
         self.assertEqual(
             events(body),
@@ -153,17 +157,19 @@ class TestIcalDomain(DatabaseTestCase):
         self.assertEqual(nights, rows)
 
     def test_uids_stable(self):
-        first = events(ical.build_calendar(self.session, self.heb, now=NOW))
+        first = events(ical_export.build_calendar(self.session, self.heb, now=NOW))
         add_nights(self.session, 5, day(41), day(41), "indisp")  # extends the last range
         self.session.flush()
-        second = events(ical.build_calendar(self.session, self.heb, now=NOW))
+        second = events(ical_export.build_calendar(self.session, self.heb, now=NOW))
         self.assertEqual([e[0] for e in first], [e[0] for e in second])
         self.assertEqual(second[-1][2], day(42))
 
     def test_empty_calendar(self):
         heb = add_cottage(self.session, 8, 1)
         self.session.flush()
-        calendar = icalendar.Calendar.from_ical(ical.build_calendar(self.session, heb, now=NOW))
+        calendar = icalendar.Calendar.from_ical(
+            ical_export.build_calendar(self.session, heb, now=NOW)
+        )
         self.assertEqual(calendar.walk("VEVENT"), [])
 
 

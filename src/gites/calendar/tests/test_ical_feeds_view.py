@@ -16,9 +16,9 @@ from plone.testing.zope import Browser
 from sqlalchemy import select
 import transaction
 
-from gites.calendar import db
-from gites.calendar.models import IcalFeed, OutboxMessage
-from gites.calendar.reservations import busy_days
+from gites.calendar.db import session as db
+from gites.calendar.db.models import IcalFeed, OutboxMessage
+from gites.calendar.domain.reservations import busy_days
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -27,7 +27,7 @@ from gites.calendar.testing import (
     link_member,
     on_both_databases,
 )
-from gites.calendar.testing_http import FeedServer, allow_networks
+from gites.calendar.testing.http import FeedServer, allow_networks
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 30)

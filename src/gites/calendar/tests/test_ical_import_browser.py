@@ -14,12 +14,13 @@ from unittest import mock
 from sqlalchemy import select
 import transaction
 
-from gites.calendar import db, history
-from gites.calendar.demo import MEMBERS, load_demo
-from gites.calendar.models import OutboxMessage
+from gites.calendar.db import session as db
+from gites.calendar.db.models import OutboxMessage
+from gites.calendar.domain import history
+from gites.calendar.domain.demo import MEMBERS, load_demo
 from gites.calendar.testing import site_in_french
-from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
-from gites.calendar.testing_http import FeedServer, airbnb_feed, allow_networks
+from gites.calendar.testing.browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing.http import FeedServer, airbnb_feed, allow_networks
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 HEB_PK = 1  # proprio 1 ("proprio"), CGT code HAFF1234

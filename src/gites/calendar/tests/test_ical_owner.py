@@ -7,9 +7,10 @@ and the new owner's page gets a new token.
 from zope.component import getMultiAdapter
 from zope.interface import alsoProvides
 
-from gites.calendar import db, ical
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, IcalToken
+from gites.calendar.domain import ical_export
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.models import Hebergement, IcalToken
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -34,7 +35,7 @@ class TestTokenFollowsTheOwner(DatabaseTestCase):
         self.session.flush()
         add_cottage(self.session, HEB, OLD_OWNER)
         self.session.flush()
-        self.old_token = ical.get_or_create_token(self.session, HEB)
+        self.old_token = ical_export.get_or_create_token(self.session, HEB)
 
     def feed_status(self, token):
         self.request.form.clear()
@@ -48,40 +49,40 @@ class TestTokenFollowsTheOwner(DatabaseTestCase):
         self.session.flush()
 
     def test_token_is_stable_for_one_owner(self):
-        self.assertEqual(ical.get_or_create_token(self.session, HEB), self.old_token)
+        self.assertEqual(ical_export.get_or_create_token(self.session, HEB), self.old_token)
         self.assertEqual(self.session.get(IcalToken, HEB).pro_pk, OLD_OWNER)
         self.assertEqual(self.feed_status(self.old_token), 200)
 
     def test_old_owners_url_stops_working(self):
         self.change_owner()
-        self.assertIsNone(ical.cottage_for_token(self.session, self.old_token))
+        self.assertIsNone(ical_export.cottage_for_token(self.session, self.old_token))
         self.assertEqual(self.feed_status(self.old_token), 404)
 
     def test_new_owner_gets_a_new_token(self):
         self.change_owner()
-        new_token = ical.get_or_create_token(self.session, HEB)
+        new_token = ical_export.get_or_create_token(self.session, HEB)
         self.assertNotEqual(new_token, self.old_token)
-        self.assertEqual(ical.get_or_create_token(self.session, HEB), new_token)
-        self.assertEqual(ical.cottage_for_token(self.session, new_token).heb_pk, HEB)
+        self.assertEqual(ical_export.get_or_create_token(self.session, HEB), new_token)
+        self.assertEqual(ical_export.cottage_for_token(self.session, new_token).heb_pk, HEB)
         self.assertEqual(self.feed_status(new_token), 200)
         self.assertEqual(self.feed_status(self.old_token), 404)
 
     def test_owner_given_the_cottage_back_does_not_get_his_old_url_back(self):
         self.change_owner()
-        ical.get_or_create_token(self.session, HEB)
+        ical_export.get_or_create_token(self.session, HEB)
         self.session.get(Hebergement, HEB).heb_pro_fk = OLD_OWNER
         self.session.flush()
-        self.assertIsNone(ical.cottage_for_token(self.session, self.old_token))
-        self.assertNotEqual(ical.get_or_create_token(self.session, HEB), self.old_token)
+        self.assertIsNone(ical_export.cottage_for_token(self.session, self.old_token))
+        self.assertNotEqual(ical_export.get_or_create_token(self.session, HEB), self.old_token)
 
     def test_renewed_token_is_the_current_owners(self):
         self.change_owner()
-        token = ical.renew_token(self.session, HEB)
+        token = ical_export.renew_token(self.session, HEB)
         self.assertEqual(self.session.get(IcalToken, HEB).pro_pk, NEW_OWNER)
-        self.assertEqual(ical.cottage_for_token(self.session, token).heb_pk, HEB)
+        self.assertEqual(ical_export.cottage_for_token(self.session, token).heb_pk, HEB)
 
     def test_token_older_than_the_owner_column_is_replaced(self):
         self.session.get(IcalToken, HEB).pro_pk = None
         self.session.flush()
-        self.assertIsNone(ical.cottage_for_token(self.session, self.old_token))
-        self.assertNotEqual(ical.get_or_create_token(self.session, HEB), self.old_token)
+        self.assertIsNone(ical_export.cottage_for_token(self.session, self.old_token))
+        self.assertNotEqual(ical_export.get_or_create_token(self.session, HEB), self.old_token)

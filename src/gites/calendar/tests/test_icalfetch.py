@@ -13,9 +13,9 @@ import time
 import unittest
 from unittest import mock
 
-from gites.calendar import icalfetch
-from gites.calendar.icalfetch import FetchError, fetch, refusal
-from gites.calendar.testing_http import (
+from gites.calendar.domain import ical_fetch
+from gites.calendar.domain.ical_fetch import FetchError, fetch, refusal
+from gites.calendar.testing.http import (
     FeedServer,
     Listener,
     allow_networks,
@@ -87,13 +87,15 @@ class TestAddressCheck(unittest.TestCase):
         self.assertIsNotNone(refusal("10.0.0.1", ONLY_LOCAL))
 
     def test_allowed_networks_from_environment(self):
-        self.assertEqual(icalfetch.allowed_networks({}), ())
+        self.assertEqual(ical_fetch.allowed_networks({}), ())
         self.assertEqual(
-            icalfetch.allowed_networks({icalfetch.ALLOWED_NETWORKS_ENV: " 127.0.0.1/32, ::1/128 "}),
+            ical_fetch.allowed_networks(
+                {ical_fetch.ALLOWED_NETWORKS_ENV: " 127.0.0.1/32, ::1/128 "}
+            ),
             (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")),
         )
         with self.assertRaises(FetchError):
-            icalfetch.allowed_networks({icalfetch.ALLOWED_NETWORKS_ENV: "127.0.0.1/8"})
+            ical_fetch.allowed_networks({ical_fetch.ALLOWED_NETWORKS_ENV: "127.0.0.1/8"})
 
     def test_names_resolving_to_private_ranges_never_connect(self):
         """A public-looking name that resolves to a private address is refused
@@ -113,7 +115,7 @@ class TestAddressCheck(unittest.TestCase):
             ):
                 with self.assertRaises(FetchError) as caught:
                     fetch("https://calendar.example.com/feed.ics", allowed=ONLY_LOCAL)
-                self.assertEqual(caught.exception.code, icalfetch.FORBIDDEN_ADDRESS)
+                self.assertEqual(caught.exception.code, ical_fetch.FORBIDDEN_ADDRESS)
 
     def test_one_bad_address_among_good_ones_refuses(self):
         answer = [
@@ -126,7 +128,7 @@ class TestAddressCheck(unittest.TestCase):
             self.assertRaises(FetchError) as caught,
         ):
             fetch("https://calendar.example.com/x.ics", allowed=())
-        self.assertEqual(caught.exception.code, icalfetch.FORBIDDEN_ADDRESS)
+        self.assertEqual(caught.exception.code, ical_fetch.FORBIDDEN_ADDRESS)
 
     def test_connects_to_the_checked_address_only(self):
         """One lookup; the connection goes to the address that was judged,
@@ -163,22 +165,23 @@ class TestAddressCheck(unittest.TestCase):
             self.assertRaises(FetchError) as caught,
         ):
             fetch("http://slow-dns.example.com/x.ics", allowed=(), timeout=1)
-        self.assertEqual(caught.exception.code, icalfetch.TIMEOUT)
+        self.assertEqual(caught.exception.code, ical_fetch.TIMEOUT)
         self.assertLess(time.monotonic() - started, 2.5)
 
     def test_urls(self):
         for url in ("ftp://example.com/x", "file:///etc/passwd", "gopher://x", "", "https://"):
             with self.subTest(url=url), self.assertRaises(FetchError) as caught:
-                icalfetch.split_url(url)
-            self.assertEqual(caught.exception.code, icalfetch.BAD_URL)
+                ical_fetch.split_url(url)
+            self.assertEqual(caught.exception.code, ical_fetch.BAD_URL)
         with self.assertRaises(FetchError):
-            icalfetch.split_url("https://user:pw@example.com/x.ics")
+            ical_fetch.split_url("https://user:pw@example.com/x.ics")
         self.assertEqual(
-            icalfetch.split_url("webcal://p.example.com/cal.ics?s=1"),
+            ical_fetch.split_url("webcal://p.example.com/cal.ics?s=1"),
             ("https", "p.example.com", 443, "/cal.ics?s=1"),
         )
         self.assertEqual(
-            icalfetch.normalize_url(" webcal://p.example.com/c.ics "), "https://p.example.com/c.ics"
+            ical_fetch.normalize_url(" webcal://p.example.com/c.ics "),
+            "https://p.example.com/c.ics",
         )
 
 
@@ -204,7 +207,7 @@ class TestFetchLocal(unittest.TestCase):
             self.assertEqual(fetch(self.server.url("/a.ics")).body, FEED)
         with allow_networks(""), self.assertRaises(FetchError) as caught:
             fetch(self.server.url("/a.ics"))
-        self.assertEqual(caught.exception.code, icalfetch.FORBIDDEN_ADDRESS)
+        self.assertEqual(caught.exception.code, ical_fetch.FORBIDDEN_ADDRESS)
 
     def test_conditional_requests(self):
         stamp = http_date(time.time() - 3600)
@@ -229,7 +232,7 @@ class TestFetchLocal(unittest.TestCase):
         self.server.route("/big.ics", big)
         with self.assertRaises(FetchError) as caught:
             self.fetch("/big.ics")
-        self.assertEqual(caught.exception.code, icalfetch.TOO_LARGE)
+        self.assertEqual(caught.exception.code, ical_fetch.TOO_LARGE)
 
         # Without Content-Length the cap holds while reading.
         def chunked(handler):
@@ -244,14 +247,14 @@ class TestFetchLocal(unittest.TestCase):
         self.server.routes["/chunked.ics"] = chunked
         with self.assertRaises(FetchError) as caught:
             self.fetch("/chunked.ics")
-        self.assertEqual(caught.exception.code, icalfetch.TOO_LARGE)
+        self.assertEqual(caught.exception.code, ical_fetch.TOO_LARGE)
 
     def test_never_answering(self):
         self.server.silent("/silent.ics", seconds=5)
         started = time.monotonic()
         with self.assertRaises(FetchError) as caught:
             self.fetch("/silent.ics", timeout=1)
-        self.assertEqual(caught.exception.code, icalfetch.TIMEOUT)
+        self.assertEqual(caught.exception.code, ical_fetch.TIMEOUT)
         self.assertLess(time.monotonic() - started, 2.5)
 
     def test_deadline_is_total_not_per_read(self):
@@ -259,12 +262,12 @@ class TestFetchLocal(unittest.TestCase):
         started = time.monotonic()
         with self.assertRaises(FetchError) as caught:
             self.fetch("/drip.ics", timeout=2)
-        self.assertEqual(caught.exception.code, icalfetch.TIMEOUT)
+        self.assertEqual(caught.exception.code, ical_fetch.TIMEOUT)
         self.assertLess(time.monotonic() - started, 3.5)
 
     def test_default_deadline_is_15_seconds(self):
-        self.assertEqual(icalfetch.DEADLINE, 15.0)
-        self.assertEqual(icalfetch.MAX_BYTES, 2 * 1024 * 1024)
+        self.assertEqual(ical_fetch.DEADLINE, 15.0)
+        self.assertEqual(ical_fetch.MAX_BYTES, 2 * 1024 * 1024)
 
     def test_redirects_followed_up_to_five(self):
         self.server.route("/final.ics", FEED)
@@ -274,13 +277,13 @@ class TestFetchLocal(unittest.TestCase):
         self.server.redirect("/r5", "/r0")
         with self.assertRaises(FetchError) as caught:
             self.fetch("/r5")
-        self.assertEqual(caught.exception.code, icalfetch.TOO_MANY_REDIRECTS)
+        self.assertEqual(caught.exception.code, ical_fetch.TOO_MANY_REDIRECTS)
 
     def test_redirect_to_other_scheme_refused(self):
         self.server.redirect("/ftp", "ftp://example.com/x.ics")
         with self.assertRaises(FetchError) as caught:
             self.fetch("/ftp")
-        self.assertEqual(caught.exception.code, icalfetch.BAD_URL)
+        self.assertEqual(caught.exception.code, ical_fetch.BAD_URL)
 
     def test_redirect_to_refused_loopback_never_connects(self):
         listener = Listener("127.0.0.2")
@@ -291,7 +294,7 @@ class TestFetchLocal(unittest.TestCase):
         for path in ("/hop", "/first"):
             with self.subTest(path=path), self.assertRaises(FetchError) as caught:
                 self.fetch(path)
-            self.assertEqual(caught.exception.code, icalfetch.FORBIDDEN_ADDRESS)
+            self.assertEqual(caught.exception.code, ical_fetch.FORBIDDEN_ADDRESS)
         self.assertEqual(listener.connections(), 0)
         self.assertEqual(len(self.server.hits("/hop")), 2)
 
@@ -313,7 +316,7 @@ class TestFetchLocal(unittest.TestCase):
         for url in urls:
             with self.subTest(url=url), self.assertRaises(FetchError) as caught:
                 fetch(url, allowed=ONLY_LOCAL)
-            self.assertEqual(caught.exception.code, icalfetch.FORBIDDEN_ADDRESS)
+            self.assertEqual(caught.exception.code, ical_fetch.FORBIDDEN_ADDRESS)
         # Also from the environment, as the importer runs.
         with allow_networks("127.0.0.1/32"), self.assertRaises(FetchError):
             fetch(urls[0])
@@ -321,7 +324,7 @@ class TestFetchLocal(unittest.TestCase):
         # localhost resolves to loopback addresses: refused unless all are allowed.
         with self.assertRaises(FetchError) as caught:
             fetch(f"http://localhost:{listener.port}/x.ics", allowed=())
-        self.assertEqual(caught.exception.code, icalfetch.FORBIDDEN_ADDRESS)
+        self.assertEqual(caught.exception.code, ical_fetch.FORBIDDEN_ADDRESS)
 
     def test_unreachable(self):
         listener = Listener("127.0.0.1")
@@ -329,4 +332,4 @@ class TestFetchLocal(unittest.TestCase):
         listener.close()  # nothing listens now
         with self.assertRaises(FetchError) as caught:
             fetch(f"http://127.0.0.1:{port}/x.ics", allowed=ONLY_LOCAL)
-        self.assertEqual(caught.exception.code, icalfetch.UNREACHABLE)
+        self.assertEqual(caught.exception.code, ical_fetch.UNREACHABLE)

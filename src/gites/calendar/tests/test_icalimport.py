@@ -15,9 +15,10 @@ from unittest import mock
 
 from sqlalchemy import func, select
 
-from gites.calendar import db, history, ical, icalfetch, icalimport
-from gites.calendar.db import lock_cottage
-from gites.calendar.models import (
+from gites.calendar.db import locks as db_locks
+from gites.calendar.db import session as db
+from gites.calendar.db.locks import lock_cottage
+from gites.calendar.db.models import (
     INDISP,
     LIBRE,
     LOUE,
@@ -26,8 +27,14 @@ from gites.calendar.models import (
     IcalNight,
     OutboxMessage,
 )
-from gites.calendar.reservations import RangeChange, apply_owner_change, busy_days, write_days
-from gites.calendar.scripts.icalimport import main
+from gites.calendar.domain import history, ical_export, ical_fetch, ical_import
+from gites.calendar.domain.reservations import (
+    RangeChange,
+    apply_owner_change,
+    busy_days,
+    write_days,
+)
+from gites.calendar.scripts.import_ical_feeds import main
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -35,8 +42,8 @@ from gites.calendar.testing import (
     db_layers,
     on_both_databases,
 )
-from gites.calendar.testing_http import FeedServer, allow_networks
-from gites.calendar.testing_http import airbnb_feed as feed_of
+from gites.calendar.testing.http import FeedServer, allow_networks
+from gites.calendar.testing.http import airbnb_feed as feed_of
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 0)
@@ -72,12 +79,12 @@ class TestImport(DatabaseTestCase):
 
     def add(self, path, heb=HEB, **kw):
         with db.session_scope() as session:
-            return icalimport.add_feed(session, heb, self.server.url(path), NOW, **kw).id
+            return ical_import.add_feed(session, heb, self.server.url(path), NOW, **kw).id
 
-    def run_import(self, now=NOW, heb=None, fetch=icalfetch.fetch):
+    def run_import(self, now=NOW, heb=None, fetch=ical_fetch.fetch):
         with db.session_scope() as session:
-            jobs = icalimport.due_jobs(session, now, datetime.timedelta(0), heb_pk=heb)
-        return icalimport.run(jobs, db.session_scope, now, workers=4, fetch=fetch)
+            jobs = ical_import.due_jobs(session, now, datetime.timedelta(0), heb_pk=heb)
+        return ical_import.run(jobs, db.session_scope, now, workers=4, fetch=fetch)
 
     def nights(self, heb=HEB):
         with db.session_scope() as session:
@@ -117,7 +124,7 @@ class TestImport(DatabaseTestCase):
         self.assertEqual((feed.last_success_at, feed.nights_blocked, feed.conflicts), (NOW, 6, 0))
         self.assertEqual(feed.etag, '"a1"')
         with db.session_scope() as session:
-            self.assertEqual(len(icalimport.blocked_nights(session, feed_id, NOW.date())), 6)
+            self.assertEqual(len(ical_import.blocked_nights(session, feed_id, NOW.date())), 6)
 
     def test_all_platforms_into_one_cottage(self):
         for name in ("airbnb", "booking", "vrbo", "google"):
@@ -185,7 +192,7 @@ class TestImport(DatabaseTestCase):
             self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
         self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))
         feed = self.feed(feed_id)
-        self.assertEqual(feed.last_error_code, icalimport.NOT_A_CALENDAR)
+        self.assertEqual(feed.last_error_code, ical_import.NOT_A_CALENDAR)
         self.assertEqual(feed.failing_since, NOW + datetime.timedelta(minutes=10))
 
     def test_owner_night_never_overwritten_conflict_counted(self):
@@ -266,21 +273,23 @@ class TestImport(DatabaseTestCase):
         self.server.route("/page.ics", b"<!DOCTYPE html><html></html>", content_type="text/html")
         self.server.silent("/silent.ics", seconds=4)
         ids = [self.add(p) for p in ("/big.ics", "/page.ics", "/silent.ics")]
-        fast = functools.partial(icalfetch.fetch, timeout=1)
+        fast = functools.partial(ical_fetch.fetch, timeout=1)
         report = self.run_import(fetch=fast)
         self.assertEqual(report.failed, 3)
         codes = [self.feed(i).last_error_code for i in ids]
-        self.assertEqual(codes, [icalfetch.TOO_LARGE, icalimport.NOT_A_CALENDAR, icalfetch.TIMEOUT])
+        self.assertEqual(
+            codes, [ical_fetch.TOO_LARGE, ical_import.NOT_A_CALENDAR, ical_fetch.TIMEOUT]
+        )
         self.assertEqual(self.nights(), {})
         feed = self.feed(ids[0])
-        self.assertFalse(icalimport.is_flagged(feed, NOW + datetime.timedelta(hours=23)))
-        self.assertTrue(icalimport.is_flagged(feed, NOW + datetime.timedelta(hours=24)))
+        self.assertFalse(ical_import.is_flagged(feed, NOW + datetime.timedelta(hours=23)))
+        self.assertTrue(ical_import.is_flagged(feed, NOW + datetime.timedelta(hours=24)))
 
     def test_feed_redirecting_to_refused_address(self):
         self.server.redirect("/r.ics", "http://127.0.0.2:9/x.ics")
         feed_id = self.add("/r.ics")
         self.run_import()
-        self.assertEqual(self.feed(feed_id).last_error_code, icalfetch.FORBIDDEN_ADDRESS)
+        self.assertEqual(self.feed(feed_id).last_error_code, ical_fetch.FORBIDDEN_ADDRESS)
 
     def test_round_trip_of_our_own_feed(self):
         with db.session_scope() as session:
@@ -294,7 +303,7 @@ class TestImport(DatabaseTestCase):
                     session, heb, RangeChange(OTHER_HEB, first, last, kind), OWNER, NOW
                 )
         with db.session_scope() as session:
-            body = ical.build_calendar(session, session.get(Hebergement, OTHER_HEB), now=NOW)
+            body = ical_export.build_calendar(session, session.get(Hebergement, OTHER_HEB), now=NOW)
         self.server.route("/ours.ics", body)
         self.add("/ours.ics")
         self.run_import()
@@ -310,7 +319,7 @@ class TestImport(DatabaseTestCase):
             session.get(IcalFeed, feed_id).paused = False
         self.run_import()
         with db.session_scope() as session:
-            self.assertTrue(icalimport.remove_feed(session, feed_id))
+            self.assertTrue(ical_import.remove_feed(session, feed_id))
         with db.session_scope() as session:
             self.assertEqual(session.scalar(select(func.count()).select_from(IcalNight)), 0)
         self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))  # stay
@@ -318,25 +327,25 @@ class TestImport(DatabaseTestCase):
     def test_add_refusals(self):
         with db.session_scope() as session:
             for url in ("ftp://x/y", "javascript:alert(1)", "", "https://u:p@x.org/a.ics"):
-                with self.subTest(url=url), self.assertRaises(icalimport.FeedError):
-                    icalimport.add_feed(session, HEB, url, NOW)
-            with self.assertRaises(icalimport.FeedError):
-                icalimport.add_feed(session, 999, "https://x.org/a.ics", NOW)
-            icalimport.add_feed(session, HEB, "webcal://x.org/a.ics", NOW)
-            with self.assertRaises(icalimport.FeedError):
-                icalimport.add_feed(session, HEB, "https://x.org/a.ics", NOW)  # same feed
+                with self.subTest(url=url), self.assertRaises(ical_import.FeedError):
+                    ical_import.add_feed(session, HEB, url, NOW)
+            with self.assertRaises(ical_import.FeedError):
+                ical_import.add_feed(session, 999, "https://x.org/a.ics", NOW)
+            ical_import.add_feed(session, HEB, "webcal://x.org/a.ics", NOW)
+            with self.assertRaises(ical_import.FeedError):
+                ical_import.add_feed(session, HEB, "https://x.org/a.ics", NOW)  # same feed
 
     def test_due(self):
         self.server.route("/a.ics", feed_of())
         self.add("/a.ics")
         self.run_import()
-        every = icalimport.DEFAULT_EVERY
+        every = ical_import.DEFAULT_EVERY
         with db.session_scope() as session:
             self.assertEqual(
-                icalimport.due_jobs(session, NOW + datetime.timedelta(minutes=9), every), []
+                ical_import.due_jobs(session, NOW + datetime.timedelta(minutes=9), every), []
             )
-            self.assertEqual(len(icalimport.due_jobs(session, NOW + every, every)), 1)
-            self.assertEqual(len(icalimport.due_jobs(session, NOW, every, heb_pk=HEB)), 1)
+            self.assertEqual(len(ical_import.due_jobs(session, NOW + every, every)), 1)
+            self.assertEqual(len(ical_import.due_jobs(session, NOW, every, heb_pk=HEB)), 1)
 
     # the script
 
@@ -394,10 +403,10 @@ class TestImport(DatabaseTestCase):
     def test_script_one_run_at_a_time(self):
         """PostgreSQL: a run while another holds the lock stops at once.
         SQLite (development) has no such lock: the run goes on."""
-        from gites.calendar.scripts.icalimport import RUN_LOCK_KEY
+        from gites.calendar.scripts.import_ical_feeds import RUN_LOCK_KEY
 
         postgres = self.layer["engine"].dialect.name == "postgresql"
-        with db.advisory_lock(self.layer["engine"], RUN_LOCK_KEY) as got:
+        with db_locks.advisory_lock(self.layer["engine"], RUN_LOCK_KEY) as got:
             self.assertTrue(got)
             status, _out, err = self.script("run")
         if postgres:

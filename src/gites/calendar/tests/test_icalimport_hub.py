@@ -9,13 +9,14 @@ import datetime
 
 from sqlalchemy import select
 
-from gites.calendar import db, icalimport
+from gites.calendar.db import session as db
+from gites.calendar.db.models import OutboxMessage
+from gites.calendar.domain import ical_import
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import OutboxRelay
-from gites.calendar.models import OutboxMessage
 from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
-from gites.calendar.testing_amqp import DAEMON_PG, bind_queue, get_all, wait_until
-from gites.calendar.testing_http import FeedServer, airbnb_feed, allow_networks
+from gites.calendar.testing.amqp import DAEMON_PG, bind_queue, get_all, wait_until
+from gites.calendar.testing.http import FeedServer, airbnb_feed, allow_networks
 
 HUB_INBOX = "test.hub.inbox.ical"
 NOW = datetime.datetime.now().replace(microsecond=0)
@@ -52,10 +53,10 @@ class ImportToHubTest(DatabaseTestCase):
             ),
         )
         with db.session_scope() as session:
-            icalimport.add_feed(session, 10, self.server.url("/a.ics"), NOW)
+            ical_import.add_feed(session, 10, self.server.url("/a.ics"), NOW)
         with db.session_scope() as session:
-            jobs = icalimport.due_jobs(session, NOW, datetime.timedelta(0))
-        report = icalimport.run(jobs, db.session_scope, NOW, workers=2)
+            jobs = ical_import.due_jobs(session, NOW, datetime.timedelta(0))
+        report = ical_import.run(jobs, db.session_scope, NOW, workers=2)
         self.assertEqual(report.nights_set, 4)
         relay = OutboxRelay(self.url, fmt="pickle", heartbeat=10)
         relay.start()

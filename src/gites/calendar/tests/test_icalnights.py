@@ -4,8 +4,8 @@ import datetime
 import pathlib
 import unittest
 
-from gites.calendar.icalnights import NotACalendar, event_type, feed_nights
-from gites.calendar.models import INDISP, LOUE
+from gites.calendar.db.models import INDISP, LOUE
+from gites.calendar.domain.ical_nights import NotACalendar, event_type, feed_nights
 
 DATA = pathlib.Path(__file__).parent / "data"
 TODAY = datetime.date(2030, 6, 15)

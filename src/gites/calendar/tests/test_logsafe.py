@@ -9,9 +9,10 @@ import logging
 import types
 import unittest
 
-from gites.calendar import activity, db, mails
+from gites.calendar.db import session as db
+from gites.calendar.db.models import BLOQUE, Hebergement
+from gites.calendar.domain import activity, mails
 from gites.calendar.logsafe import one_line
-from gites.calendar.models import BLOQUE, Hebergement
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,

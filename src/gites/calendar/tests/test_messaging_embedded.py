@@ -7,13 +7,13 @@ from unittest import mock
 
 from sqlalchemy import select
 
-from gites.calendar import db
-from gites.calendar.messaging import hubtool
+from gites.calendar.db import session as db
+from gites.calendar.db.models import OutboxMessage
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change, busy_days
 from gites.calendar.messaging.relay import OutboxRelay
-from gites.calendar.models import OutboxMessage
-from gites.calendar.reservations import RangeChange, apply_owner_change, busy_days
+from gites.calendar.scripts import hub_tool
 from gites.calendar.testing import SQLITE_DB, DatabaseTestCase, add_cottage, add_proprio
-from gites.calendar.testing_amqp import ConsumerThread, wait_until
+from gites.calendar.testing.amqp import ConsumerThread, wait_until
 
 D = datetime.date
 
@@ -39,7 +39,7 @@ class EmbeddedTransportTest(DatabaseTestCase):
         lines = []
         argv = ["--type", "unavailable", "--cgt", "HAFF1234", "--start", "2031-07-01"]
         self.assertEqual(
-            hubtool.main([*argv, "--end", "2031-07-02", "--notf-id", "5"], lines.append), 0
+            hub_tool.main([*argv, "--end", "2031-07-02", "--notf-id", "5"], lines.append), 0
         )
         with ConsumerThread(self.url):
             self.assertTrue(
@@ -51,7 +51,7 @@ class EmbeddedTransportTest(DatabaseTestCase):
 
         today = datetime.date.today()
         with db.session_scope() as session:
-            from gites.calendar.models import Hebergement
+            from gites.calendar.db.models import Hebergement
 
             heb = session.get(Hebergement, 1)
             change = RangeChange(1, today, today + datetime.timedelta(days=1), "loue")
@@ -63,7 +63,7 @@ class EmbeddedTransportTest(DatabaseTestCase):
         relay.stop()
         lines = []
         self.assertEqual(
-            hubtool.main(["--listen", "--count", "1", "--timeout", "10"], lines.append), 0
+            hub_tool.main(["--listen", "--count", "1", "--timeout", "10"], lines.append), 0
         )
         self.assertIn("typeOfSelection=loue", lines[-1])
         self.assertIn("cgtId=HAFF1234", lines[-1])

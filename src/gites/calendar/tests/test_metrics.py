@@ -10,11 +10,11 @@ import urllib.request
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import HubApplied, OutboxMessage
 from gites.calendar.messaging import topology
-from gites.calendar.models import HubApplied, OutboxMessage
 from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
-from gites.calendar.testing_amqp import (
+from gites.calendar.testing.amqp import (
     DAEMON_PG,
     bind_queue,
     daemon_process,

@@ -19,9 +19,10 @@ from plone.testing.zope import Browser
 from sqlalchemy import func, select
 import transaction
 
-from gites.calendar import db, ical
-from gites.calendar.models import Hebergement, IcalToken, OwnerLink, Reservation
-from gites.calendar.owners import linked_pro_pk
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, IcalToken, OwnerLink, Reservation
+from gites.calendar.domain import ical_export
+from gites.calendar.domain.owners import linked_pro_pk
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -96,7 +97,7 @@ class IdentityTestCase(DatabaseTestCase):
         add_cottage(session, HEB, OWNER_PK, cgt="HAFF0101", nom=HEB_NAME)
         session.flush()
         link_member(session, api.user.get(username=OWNER).getId(), OWNER_PK)
-        self.ical_token = ical.get_or_create_token(session, HEB)
+        self.ical_token = ical_export.get_or_create_token(session, HEB)
         transaction.commit()
         self.testapp = Browser(self.app).testapp
 

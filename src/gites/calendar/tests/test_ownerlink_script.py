@@ -5,9 +5,9 @@ import io
 import os
 from unittest import mock
 
-from gites.calendar import db
-from gites.calendar.owners import linked_pro_pk
-from gites.calendar.scripts import ownerlink
+from gites.calendar.db import session as db
+from gites.calendar.domain.owners import linked_pro_pk
+from gites.calendar.scripts import owner_link
 from gites.calendar.testing import DatabaseTestCase, add_proprio, db_layers, on_both_databases
 
 
@@ -24,7 +24,7 @@ class TestOwnerLinkScript(DatabaseTestCase):
             mock.patch.dict(os.environ, {"GITES_DB_URL": self.layer["db_url"]}),
             contextlib.redirect_stderr(err),
         ):
-            code = ownerlink.main(list(args), out=lines.append)
+            code = owner_link.main(list(args), out=lines.append)
         # The script configured its own engine: give the tests' back.
         db.register_engine(self.layer["engine"])
         return code, lines, err.getvalue()

@@ -10,13 +10,14 @@ from unittest import mock
 
 from sqlalchemy import select
 
-from gites.calendar import db
-from gites.calendar.messaging import hubtool, topology
-from gites.calendar.models import HubApplied
-from gites.calendar.reservations import busy_days
-from gites.calendar.scripts import parked as parked_script
+from gites.calendar.db import session as db
+from gites.calendar.db.models import HubApplied
+from gites.calendar.domain.reservations import busy_days
+from gites.calendar.messaging import topology
+from gites.calendar.scripts import hub_tool
+from gites.calendar.scripts import parked_messages as parked_script
 from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
-from gites.calendar.testing_amqp import (
+from gites.calendar.testing.amqp import (
     DAEMON_PG,
     ConsumerThread,
     get_all_raw,
@@ -141,7 +142,7 @@ class ParkedHubMessagesTest(ToolsTestBase):
 class NotfGuardTest(ToolsTestBase):
     def guard(self, *argv):
         return subprocess.run(  # noqa: S603 - our interpreter and module
-            [sys.executable, "-m", "gites.calendar.scripts.guard", *argv],
+            [sys.executable, "-m", "gites.calendar.scripts.hub_guard", *argv],
             capture_output=True,
             text=True,
             timeout=60,
@@ -201,11 +202,11 @@ class NotfGuardTest(ToolsTestBase):
             "2031-07-02",
         ]
         with mock.patch("sys.stderr") as stderr:
-            self.assertEqual(hubtool.main(argv, print), 2)
+            self.assertEqual(hub_tool.main(argv, print), 2)
         written = "".join(call.args[0] for call in stderr.write.call_args_list)
         self.assertIn("--notf-id is required on a real broker", written)
         self.assertEqual(queue_counts(self.url, topology.HUB_QUEUE.name)[0], 0)
         lines = []
-        self.assertEqual(hubtool.main([*argv, "--notf-id", "8"], lines.append), 0)
+        self.assertEqual(hub_tool.main([*argv, "--notf-id", "8"], lines.append), 0)
         self.assertIn("published notf 8", lines[0])
         self.assertEqual(queue_counts(self.url, topology.HUB_QUEUE.name)[0], 1)

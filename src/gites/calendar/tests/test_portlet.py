@@ -11,7 +11,7 @@ from plone.portlets.interfaces import IPortletManager, IPortletRenderer
 from sqlalchemy import update
 from zope.component import getMultiAdapter, getUtility
 
-from gites.calendar.models import BLOQUE, NON_ACTIF, Hebergement
+from gites.calendar.db.models import BLOQUE, NON_ACTIF, Hebergement
 from gites.calendar.portlets.calendarmenu import Assignment
 from gites.calendar.testing import integration_layers, on_both_databases
 from gites.calendar.tests.test_views_owner import (

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import HubApplied
+from gites.calendar.domain.reservations import busy_days, check_range
 from gites.calendar.messaging import intake, topology
-from gites.calendar.models import HubApplied
-from gites.calendar.reservations import busy_days, check_range
-from gites.calendar.testing_amqp import (
+from gites.calendar.testing.amqp import (
     RunningDaemonTestCase,
     get_all_raw,
     hub_body,

@@ -14,9 +14,9 @@ from sqlalchemy import event
 from sqlalchemy import text as sql
 import transaction
 
-from gites.calendar import db
-from gites.calendar.models import BLOQUE, INDISP, LOUE, NON_ACTIF, SEARCH_ACTIF, Reservation
-from gites.calendar.public import busy_days_from, visible_cottage, visible_cottages
+from gites.calendar.db import session as db
+from gites.calendar.db.models import BLOQUE, INDISP, LOUE, NON_ACTIF, SEARCH_ACTIF, Reservation
+from gites.calendar.domain.visibility import busy_days_from, visible_cottage, visible_cottages
 from gites.calendar.testing import (
     GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from gites.calendar.models import BlockingHistory, Hebergement
+from gites.calendar.db.models import BlockingHistory, Hebergement
 from gites.calendar.testing import functional_layers, on_both_databases
 from gites.calendar.tests.test_addrange import OwnerFunctionalTestCase
 from gites.calendar.tests.test_views_owner import (

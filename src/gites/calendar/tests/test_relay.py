@@ -4,13 +4,13 @@ import datetime
 
 from sqlalchemy import select
 
-from gites.calendar import db
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, OutboxMessage
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import MessageNotConfirmed, OutboxRelay
-from gites.calendar.models import Hebergement, OutboxMessage
-from gites.calendar.reservations import RangeChange, apply_owner_change
 from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
-from gites.calendar.testing_amqp import (
+from gites.calendar.testing.amqp import (
     DAEMON_PG,
     bind_queue,
     broker_start,

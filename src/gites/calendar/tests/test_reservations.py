@@ -5,10 +5,11 @@ import unittest
 
 from sqlalchemy import func, select
 
-from gites.calendar import db
-from gites.calendar.history import OPS, Origin
-from gites.calendar.models import Hebergement, OutboxMessage, Reservation
-from gites.calendar.reservations import (
+from gites.calendar.db import locks as db_locks
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Hebergement, OutboxMessage, Reservation
+from gites.calendar.domain.history import OPS, Origin
+from gites.calendar.domain.reservations import (
     InvalidRange,
     RangeChange,
     apply_owner_change,
@@ -107,7 +108,7 @@ class TestOwnerChange(DatabaseTestCase):
     def test_replace_days_with_holes(self):
         self.change(10, D(2030, 6, 1), D(2030, 6, 5), "loue")
         with db.session_scope() as session:
-            db.lock_cottage(session, 10)
+            db_locks.lock_cottage(session, 10)
             replace_days(
                 session,
                 10,

@@ -8,9 +8,9 @@ from unittest import mock
 
 from sqlalchemy import inspect, text
 
-from gites.calendar import db
-from gites.calendar.models import Base
-from gites.calendar.scripts import initdb
+from gites.calendar.db import schema as db_schema
+from gites.calendar.db.models import Base
+from gites.calendar.scripts import init_database
 from gites.calendar.testing import DatabaseTestCase, db_layers, on_both_databases
 
 # A legacy-shaped hebergement table with columns this package does not map.
@@ -36,7 +36,7 @@ def run_init(url, *args):
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
     ):
-        code = initdb.main(list(args))
+        code = init_database.main(list(args))
     return code, out.getvalue(), err.getvalue()
 
 
@@ -57,14 +57,14 @@ class TestInitDatabase(DatabaseTestCase):
         Base.metadata.drop_all(self.engine)
         with self.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS hebergement"))
-        db.create_schema(self.engine)
+        db_schema.create_schema(self.engine)
         super().tearDown()
 
     def test_creates_everything_then_nothing(self):
         code, out, _ = run_init(self.url)
         self.assertEqual(code, 0)
         self.assertIn("created legacy table (minimal, for development) reservation_proprio", out)
-        self.assertIn(f"created index {db.RESERVATION_INDEX}", out)
+        self.assertIn(f"created index {db_schema.RESERVATION_INDEX}", out)
         before = {t: columns(self.engine, t) for t in inspect(self.engine).get_table_names()}
         code, out, _ = run_init(self.url)
         self.assertEqual(code, 0)
@@ -115,9 +115,9 @@ class TestInitDatabase(DatabaseTestCase):
             )
 
     def test_duplicates_block_the_index_until_removed(self):
-        db.create_schema(self.engine)
+        db_schema.create_schema(self.engine)
         with self.engine.begin() as connection:
-            connection.execute(text(f"DROP INDEX {db.RESERVATION_INDEX}"))
+            connection.execute(text(f"DROP INDEX {db_schema.RESERVATION_INDEX}"))
             connection.execute(text("INSERT INTO proprio (pro_pk, pro_etat) VALUES (1, true)"))
             connection.execute(text("INSERT INTO hebergement (heb_pk, heb_pro_fk) VALUES (1, 1)"))
             for res_id in (1, 2, 3):
@@ -143,7 +143,7 @@ class TestInitDatabaseSettings(unittest.TestCase):
     def test_missing_url(self):
         err = io.StringIO()
         with mock.patch.dict(os.environ, {}, clear=True), contextlib.redirect_stderr(err):
-            self.assertEqual(initdb.main([]), 2)
+            self.assertEqual(init_database.main([]), 2)
         lines = err.getvalue().strip().splitlines()
         self.assertEqual(len(lines), 1)
         self.assertTrue(lines[0].startswith("initCalendarDatabase: GITES_DB_URL is not set"))
@@ -157,7 +157,7 @@ class TestPins(unittest.TestCase):
 
         top = pathlib.Path(__file__).resolve().parents[4]
         result = subprocess.run(
-            [sys.executable, str(top / "scripts" / "pins.py"), "check"],
+            [sys.executable, str(top / "tools" / "pins.py"), "check"],
             capture_output=True,
             text=True,
         )
@@ -174,7 +174,7 @@ class TestOwnTablesGainColumns(DatabaseTestCase):
 
     def tearDown(self):
         Base.metadata.drop_all(self.engine)
-        db.create_schema(self.engine)
+        db_schema.create_schema(self.engine)
         super().tearDown()
 
     def test_ical_token_gets_pro_pk(self):
@@ -186,8 +186,8 @@ class TestOwnTablesGainColumns(DatabaseTestCase):
                     " token VARCHAR(64) NOT NULL UNIQUE, created_at TIMESTAMP NOT NULL)"
                 )
             )
-        done = db.create_schema(self.engine)
+        done = db_schema.create_schema(self.engine)
         self.assertIn("added column gites_calendar_ical_token.pro_pk", done)
         names = [name for name, _type in columns(self.engine, "gites_calendar_ical_token")]
         self.assertIn("pro_pk", names)
-        self.assertEqual(db.create_schema(self.engine), [])
+        self.assertEqual(db_schema.create_schema(self.engine), [])

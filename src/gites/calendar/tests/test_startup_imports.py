@@ -30,7 +30,7 @@ class TestDaemonImports(unittest.TestCase):
         loaded = run_python(
             f"""
             import sys
-            from gites.calendar.messaging.daemon import main
+            from gites.calendar.scripts.hub_daemon import main
             # (namespace packages, made by .pth files at start, have no file)
             print("\\n".join(sorted(
                 m for m, module in list(sys.modules.items())
@@ -51,9 +51,9 @@ class TestDaemonImports(unittest.TestCase):
                 f"""
                 import sys
                 from sqlalchemy import text
-                from gites.calendar import db
+                from gites.calendar.db import session as db, schema as db_schema
                 engine = db.configure_db("sqlite:///{folder}/t.db")
-                db.create_schema(engine)
+                db_schema.create_schema(engine)
                 assert db.get_engine() is engine
                 with db.session_scope() as session:
                     session.execute(text("INSERT INTO proprio (pro_pk) VALUES (7)"))

@@ -8,8 +8,8 @@ own and a listener that never connects.
 import threading
 import unittest
 
-from gites.calendar import statecache
-from gites.calendar.statecache import MISSING, StateCache
+from gites.calendar.domain import state_cache
+from gites.calendar.domain.state_cache import MISSING, StateCache
 
 
 class Clock:
@@ -81,5 +81,5 @@ class TestStateCache(unittest.TestCase):
         self.assertIs(self.cache.get(10), MISSING)
 
     def test_payload_names_cottages_or_all(self):
-        self.assertEqual(statecache.payload({12, 3}), "3,12")
-        self.assertEqual(statecache.payload(range(1, 3000)), statecache.ALL)
+        self.assertEqual(state_cache.payload({12, 3}), "3,12")
+        self.assertEqual(state_cache.payload(range(1, 3000)), state_cache.ALL)

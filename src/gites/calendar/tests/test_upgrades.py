@@ -5,9 +5,9 @@ from unittest import mock
 from plone import api
 from plone.app.testing import TEST_USER_ID, setRoles
 
-from gites.calendar import db
-from gites.calendar.models import OwnerLink
-from gites.calendar.owners import linked_pro_pk
+from gites.calendar.db import session as db
+from gites.calendar.db.models import OwnerLink
+from gites.calendar.domain.owners import linked_pro_pk
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_proprio,

@@ -20,9 +20,10 @@ from zExceptions import Unauthorized
 from zope.component import getMultiAdapter
 from zope.interface import alsoProvides
 
-from gites.calendar import browser, db
+from gites.calendar import browser
+from gites.calendar.db import session as db
+from gites.calendar.db.models import Reservation
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.models import Reservation
 from gites.calendar.testing import (
     DatabaseTestCase,
     add_cottage,
@@ -214,12 +215,12 @@ class TestMonthView(OwnerIntegrationTestCase):
         login(self.portal, OWNER)
         fake = mock.Mock()
         fake.feed_url.return_value = "http://nohost/plone/ical/secret-token.ics"
-        with mock.patch.dict("sys.modules", {"gites.calendar.ical": fake}):
+        with mock.patch.dict("sys.modules", {"gites.calendar.domain.ical_export": fake}):
             html = self.view("month.html", pk=str(CGT_HEB))()
         self.assertIn("http://nohost/plone/ical/secret-token.ics", html)
         self.assertIn("/ical-renew", html)
         fake.feed_url.assert_called_once_with(mock.ANY, self.portal.absolute_url(), CGT_HEB)
-        with mock.patch.dict("sys.modules", {"gites.calendar.ical": None}):
+        with mock.patch.dict("sys.modules", {"gites.calendar.domain.ical_export": None}):
             html = self.view("month.html", pk=str(CGT_HEB))()
         self.assertNotIn("/ical-renew", html)
 

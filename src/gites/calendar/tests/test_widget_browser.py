@@ -13,8 +13,8 @@ import unittest
 
 from plone.testing import Layer
 
-from gites.calendar.testing_browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
-from gites.calendar.tests.widget_server import AUTHENTICATOR, WidgetServer
+from gites.calendar.testing.browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
+from gites.calendar.testing.widget_server import AUTHENTICATOR, WidgetServer
 
 try:
     from playwright.sync_api import expect

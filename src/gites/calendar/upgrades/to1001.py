@@ -22,10 +22,10 @@ from plone import api
 from sqlalchemy import inspect
 
 from gites.calendar import logger
-from gites.calendar.db import get_session
+from gites.calendar.db.models import OwnerLink, Proprio
+from gites.calendar.db.session import get_session
+from gites.calendar.domain.owners import set_link
 from gites.calendar.logsafe import one_line
-from gites.calendar.models import OwnerLink, Proprio
-from gites.calendar.owners import set_link
 
 PROPERTY = "pk"
 SET_BY = "upgrade 1001 (member property pk)"

@@ -1,0 +1,1 @@
+"""The site managers' views (the owner links control panel)."""

@@ -1,0 +1,1 @@
+"""The owners' views (their calendars, forms and feeds)."""

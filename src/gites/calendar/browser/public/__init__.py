@@ -1,0 +1,1 @@
+"""The public views (the iframe calendars and the iCal feed)."""

@@ -1,0 +1,1 @@
+"""The domain: reservations, owners, calendar state, exports, history, iCal."""

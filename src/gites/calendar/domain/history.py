@@ -1,0 +1,452 @@
+"""Where every night of a calendar came from: the change log (issue 12).
+
+Two tables (docs/database.rst):
+
+* ``gites_calendar_change``: one row per applied change of a cottage's
+  calendar, written by the writer in its own transaction: who
+  (:class:`Origin`), when, the range asked for, the new type and how many
+  days it really changed.  A change that changes nothing writes nothing.
+* ``gites_calendar_night_source``: (cottage, day) -> the change that last
+  changed that day, so the provenance of a view is one range read on a
+  primary key (:func:`night_sources`).
+
+Nights are recorded by :func:`gites.calendar.reservations.write_days`, the
+one write path of nights (owners, hub, iCal import), through
+:func:`plan_nights` (before the write: reads the current types) and
+:func:`write_plan` (after it).  Calendar state changes (``non actif``,
+``bloque``, reactivation) have no nights: :func:`record_state` writes a row
+with no days.
+
+Only the domain and the db are imported here (no Plone).
+"""
+
+import dataclasses
+import datetime
+
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy.dialects import sqlite
+
+from gites.calendar.db.models import LIBRE, CalendarChange, NightSource, Reservation
+
+OWNER = "owner"  # actor: the proprio's pk
+HUB = "hub"  # actor: the hub's notf_id
+ICAL = "ical"  # actor: the feed's id
+ACTIVITY = "activity"  # actor: the script's name (checkCalendarActivity)
+CONFIGURATION = "configuration"  # actor: the proprio's pk
+REACTIVATION = "reactivation"  # actor: the proprio's pk
+OPS = "ops"  # actor: the script's name
+SOURCES = (OWNER, HUB, ICAL, ACTIVITY, CONFIGURATION, REACTIVATION, OPS)
+
+DEFAULT_PAGE = 50
+# Retention: rows older than this are pruned by checkCalendarActivity.
+DEFAULT_KEEP_DAYS = 730
+PRUNE_BATCH = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class Origin:
+    """Who makes a change: a source (:data:`SOURCES`) and an actor.
+
+    The actor is kept as text (``str(actor)``): a proprio pk, a notf_id, a
+    feed id or a script name.
+    """
+
+    source: str
+    actor: object = None
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown change source {self.source!r}")
+        if self.actor is not None and not isinstance(self.actor, str):
+            object.__setattr__(self, "actor", str(self.actor))
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeRow:
+    """One row of ``gites_calendar_change``, detached from any session."""
+
+    id: int
+    heb_pk: int
+    first_day: datetime.date | None
+    last_day: datetime.date | None
+    new_type: str
+    source: str
+    actor: str | None
+    changed_at: datetime.datetime
+    changed_days: int
+
+    @property
+    def origin(self):
+        return Origin(self.source, self.actor)
+
+    def as_json(self):
+        return {
+            "id": self.id,
+            "heb_pk": self.heb_pk,
+            "first_day": self.first_day.isoformat() if self.first_day else None,
+            "last_day": self.last_day.isoformat() if self.last_day else None,
+            "new_type": self.new_type,
+            "source": self.source,
+            "actor": self.actor,
+            "changed_at": self.changed_at.isoformat(timespec="seconds"),
+            "changed_days": self.changed_days,
+        }
+
+
+_CHANGE = CalendarChange.__table__
+_NIGHT = NightSource.__table__
+_RES = Reservation.__table__
+_COLUMNS = [_CHANGE.c[f.name] for f in dataclasses.fields(ChangeRow)]
+
+
+def _row(values):
+    return ChangeRow(*values)
+
+
+# -- writing nights -----------------------------------------------------------
+
+
+@dataclasses.dataclass
+class NightPlan:
+    """What :func:`write_plan` will record: one group per (cottage, origin,
+    type) with the days asked and the days that really change."""
+
+    groups: list  # [(heb_pk, Origin, new_type, first, last, [changed days])]
+
+
+def _origin_of(origin, key):
+    if isinstance(origin, Origin):
+        return origin
+    return origin[key]
+
+
+def check_origin(changes, origin):
+    """ValueError unless every day of ``changes`` has an :class:`Origin`."""
+    if origin is None:
+        raise ValueError("write_days needs the origin of the change")
+    if not isinstance(origin, Origin):
+        missing = [key for key in changes if not isinstance(origin.get(key), Origin)]
+        if missing:
+            raise ValueError(f"no origin for {missing[0]}")
+
+
+def plan_nights(session, changes, origin, current=None):
+    """Which days of ``changes`` really change, grouped per writer.
+
+    ``changes``: {(heb_pk, day): type}; ``origin``: an :class:`Origin`, or
+    {(heb_pk, day): Origin} for a batch of several writers (the hub);
+    ``current``: {(heb_pk, day): type} of the busy days before the write,
+    when the caller has it (else one SELECT, before the write).  Groups
+    come in cottage order, then in the order their origin first appears in
+    ``origin`` (a batch's order of application).
+    """
+    check_origin(changes, origin)
+    if current is not None:
+        return _plan(changes, origin, current)
+    bounds = {}
+    for heb_pk, day in changes:
+        lo, hi = bounds.get(heb_pk, (day, day))
+        bounds[heb_pk] = (min(lo, day), max(hi, day))
+    current = {}
+    if bounds:
+        query = select(_RES.c.heb_fk, _RES.c.res_date, _RES.c.res_type).where(
+            or_(
+                *(
+                    and_(
+                        _RES.c.heb_fk == heb_pk,
+                        _RES.c.res_date >= _midnight(lo),
+                        _RES.c.res_date < _midnight(hi + datetime.timedelta(days=1)),
+                    )
+                    for heb_pk, (lo, hi) in sorted(bounds.items())
+                )
+            )
+        )
+        for heb_pk, res_date, res_type in session.execute(query):
+            current[heb_pk, _as_day(res_date)] = res_type
+    return _plan(changes, origin, current)
+
+
+def _plan(changes, origin, current):
+    rank = {}
+    if not isinstance(origin, Origin):
+        for value in origin.values():
+            rank.setdefault(value, len(rank))
+    groups = {}
+    for key in sorted(changes):
+        heb_pk, day = key
+        new_type = changes[key]
+        who = _origin_of(origin, key)
+        group = groups.setdefault((heb_pk, rank.get(who, 0), who, new_type), [day, day, []])
+        group[0], group[1] = min(group[0], day), max(group[1], day)
+        if current.get(key, LIBRE) != new_type:
+            group[2].append(day)
+    return NightPlan(
+        [
+            (heb_pk, who, new_type, first, last, changed)
+            for (heb_pk, _rank, who, new_type), (first, last, changed) in sorted(
+                groups.items(), key=lambda item: (item[0][0], item[0][1], item[1][0])
+            )
+            if changed
+        ]
+    )
+
+
+def write_plan(session, plan, now):
+    """Insert the change rows of ``plan`` and point their days at them.
+
+    Two statements (none when nothing changed): a multi-row INSERT of the
+    changes returning their ids, one multi-row upsert of the nights.
+    Returns the :class:`ChangeRow` written, in order.
+    """
+    if not plan.groups:
+        return []
+    rows = [
+        {
+            "heb_pk": heb_pk,
+            "first_day": first,
+            "last_day": last,
+            "new_type": new_type,
+            "source": who.source,
+            "actor": who.actor,
+            "changed_at": now,
+            "changed_days": len(changed),
+        }
+        for heb_pk, who, new_type, first, last, changed in plan.groups
+    ]
+    ids = _insert_changes(session, rows)
+    written = []
+    nights = []
+    for change_id, row, group in zip(ids, rows, plan.groups, strict=True):
+        written.append(ChangeRow(id=change_id, **row))
+        nights.extend(
+            {"heb_pk": row["heb_pk"], "day": day, "change_id": change_id} for day in group[5]
+        )
+    _upsert_nights(session, nights)
+    return written
+
+
+# PostgreSQL: the change rows in one statement of fixed text (arrays); the
+# ids come back matched by (cottage, type, source, actor), unique in a plan.
+_INSERT_CHANGES_PG = text(
+    "INSERT INTO gites_calendar_change (heb_pk, first_day, last_day, new_type, source,"
+    " actor, changed_at, changed_days)"
+    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:firsts AS date[]),"
+    " CAST(:lasts AS date[]), CAST(:types AS varchar[]), CAST(:sources AS varchar[]),"
+    " CAST(:actors AS varchar[]), CAST(:ats AS timestamp[]), CAST(:counts AS integer[]))"
+    " RETURNING id, heb_pk, new_type, source, actor"
+)
+
+
+def _insert_changes(session, rows):
+    """The ids of the inserted ``rows``, in their order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return list(
+            session.execute(
+                insert(_CHANGE).returning(_CHANGE.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+    columns = {
+        "hebs": "heb_pk",
+        "firsts": "first_day",
+        "lasts": "last_day",
+        "types": "new_type",
+        "sources": "source",
+        "actors": "actor",
+        "ats": "changed_at",
+        "counts": "changed_days",
+    }
+    result = session.execute(
+        _INSERT_CHANGES_PG, {name: [row[key] for row in rows] for name, key in columns.items()}
+    )
+    by_key = {
+        (heb, kind, source, actor): change_id for change_id, heb, kind, source, actor in result
+    }
+    return [by_key[row["heb_pk"], row["new_type"], row["source"], row["actor"]] for row in rows]
+
+
+# PostgreSQL: one statement of fixed text whatever the number of nights
+# (three arrays), instead of a multi-row VALUES compiled anew per size.
+_UPSERT_NIGHTS_PG = text(
+    "INSERT INTO gites_calendar_night_source (heb_pk, day, change_id)"
+    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:days AS date[]),"
+    " CAST(:ids AS bigint[]))"
+    " ON CONFLICT (heb_pk, day) DO UPDATE SET change_id = excluded.change_id"
+)
+_UPSERT_NIGHTS_SQLITE = sqlite.insert(_NIGHT)
+_UPSERT_NIGHTS_SQLITE = _UPSERT_NIGHTS_SQLITE.on_conflict_do_update(
+    index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
+    set_={"change_id": _UPSERT_NIGHTS_SQLITE.excluded.change_id},
+)
+
+
+def _upsert_nights(session, nights):
+    # A plan names each night once, as ON CONFLICT needs; a .values(nights)
+    # statement compiled anew per batch, or an executemany sending one upsert
+    # per night, cost the daemon's drain more than the nights themselves.
+    if not nights:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _UPSERT_NIGHTS_PG,
+            {
+                "hebs": [night["heb_pk"] for night in nights],
+                "days": [night["day"] for night in nights],
+                "ids": [night["change_id"] for night in nights],
+            },
+        )
+    else:
+        session.execute(_UPSERT_NIGHTS_SQLITE, nights)  # executemany, one compiled statement
+
+
+def record_state(session, heb_pk, old_state, new_state, origin, now):
+    """Record a calendar state change (no nights); nothing if it is none."""
+    if old_state == new_state:
+        return None
+    if not isinstance(origin, Origin):
+        raise ValueError("record_state needs the origin of the change")
+    row = {
+        "heb_pk": heb_pk,
+        "first_day": None,
+        "last_day": None,
+        "new_type": new_state,
+        "source": origin.source,
+        "actor": origin.actor,
+        "changed_at": now,
+        "changed_days": 0,
+    }
+    change_id = session.execute(insert(_CHANGE).returning(_CHANGE.c.id), row).scalar_one()
+    return ChangeRow(id=change_id, **row)
+
+
+# -- reading ------------------------------------------------------------------
+
+_NIGHT_SOURCES = (
+    select(_NIGHT.c.day, *_COLUMNS)
+    .join(_CHANGE, _CHANGE.c.id == _NIGHT.c.change_id)
+    .where(
+        _NIGHT.c.heb_pk == bindparam("heb_pk"),
+        _NIGHT.c.day >= bindparam("first"),
+        _NIGHT.c.day <= bindparam("last"),
+    )
+)
+
+
+def night_sources(session, heb_pk, first, last):
+    """{day: ChangeRow}: the change that last changed each day of
+    [first, last] (both included) that a recorded change touched.
+
+    The row's ``new_type`` is the type it gave the day (``libre`` for a day
+    it freed); days never changed since the log exists are absent.  One
+    range read on the primary key of the night table.
+    """
+    result = session.execute(_NIGHT_SOURCES, {"heb_pk": heb_pk, "first": first, "last": last})
+    return {_as_day(values[0]): _row(values[1:]) for values in result}
+
+
+def _filtered(query, heb_pk, since, day):
+    query = query.where(_CHANGE.c.heb_pk == heb_pk)
+    if since is not None:
+        if not isinstance(since, datetime.datetime):
+            since = _midnight(since)
+        query = query.where(_CHANGE.c.changed_at >= since)
+    if day is not None:
+        query = query.where(_CHANGE.c.first_day <= day, _CHANGE.c.last_day >= day)
+    return query
+
+
+def changes(session, heb_pk, since=None, day=None, limit=DEFAULT_PAGE, offset=0):
+    """The changes of a cottage, newest first: [ChangeRow].
+
+    ``since``: changed on or after that day (or datetime); ``day``: only
+    the changes whose range covers that day; ``limit`` None for all.
+    """
+    query = _filtered(select(*_COLUMNS), heb_pk, since, day).order_by(_CHANGE.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    return [_row(values) for values in session.execute(query)]
+
+
+def last_state_change(session, heb_pk):
+    """The newest change of the calendar's state (a row without days), or None."""
+    query = (
+        select(*_COLUMNS)
+        .where(_CHANGE.c.heb_pk == heb_pk, _CHANGE.c.first_day.is_(None))
+        .order_by(_CHANGE.c.id.desc())
+        .limit(1)
+    )
+    values = session.execute(query).first()
+    return _row(values) if values is not None else None
+
+
+def count_changes(session, heb_pk, since=None, day=None):
+    query = _filtered(select(func.count()).select_from(_CHANGE), heb_pk, since, day)
+    return session.execute(query).scalar_one()
+
+
+# -- retention ----------------------------------------------------------------
+
+
+def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
+    """Delete one batch of changes made before ``before`` (a datetime).
+
+    Looks at the ``batch`` oldest such changes with an id above
+    ``after_id``: forgets their nights that are before ``before`` too, and
+    deletes the changes that no night points at any more (a change that
+    still explains a later night is kept).  Returns (deleted, last id seen,
+    or None when there is nothing left to look at).
+
+    A change's nights lie in its own cottage and range, so both statements
+    use the night table's primary key (heb_pk, day): the table needs no
+    index on ``change_id``, which every write would pay for.
+    """
+    rows = session.execute(
+        select(_CHANGE.c.id, _CHANGE.c.heb_pk, _CHANGE.c.first_day, _CHANGE.c.last_day)
+        .where(_CHANGE.c.changed_at < before, _CHANGE.c.id > after_id)
+        .order_by(_CHANGE.c.id)
+        .limit(batch)
+    ).all()
+    if not rows:
+        return 0, None
+    cutoff = before.date()
+    old_nights = [
+        {"id": change_id, "heb": heb_pk, "lo": first, "hi": last}
+        for change_id, heb_pk, first, last in rows
+        if first is not None and first < cutoff
+    ]
+    if old_nights:
+        session.execute(_FORGET_OLD_NIGHTS, [dict(n, cutoff=cutoff) for n in old_nights])
+    still_used = (
+        select(_NIGHT.c.day)
+        .where(
+            _NIGHT.c.heb_pk == _CHANGE.c.heb_pk,
+            _NIGHT.c.day >= _CHANGE.c.first_day,
+            _NIGHT.c.day <= _CHANGE.c.last_day,
+            _NIGHT.c.change_id == _CHANGE.c.id,
+        )
+        .exists()
+    )
+    ids = [row[0] for row in rows]
+    deleted = session.execute(delete(_CHANGE).where(_CHANGE.c.id.in_(ids), ~still_used)).rowcount
+    return deleted, ids[-1]
+
+
+_FORGET_OLD_NIGHTS = delete(_NIGHT).where(
+    _NIGHT.c.heb_pk == bindparam("heb"),
+    _NIGHT.c.day >= bindparam("lo"),
+    _NIGHT.c.day <= bindparam("hi"),
+    _NIGHT.c.day < bindparam("cutoff"),
+    _NIGHT.c.change_id == bindparam("id"),
+)
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _midnight(day):
+    return datetime.datetime.combine(day, datetime.time())
+
+
+def _as_day(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
