@@ -12,6 +12,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint format pins bench install i18n clean
 
+# The package's ZCML, page templates and GenericSetup profiles, as zpretty
+# formats them (zpretty picks ZCML, XML or HTML by the file's extension).
+ZPRETTY_FILES = $(shell find src/gites/calendar -name '*.zcml' -o -name '*.pt' -o -path '*/profiles/*.xml')
+
 $(VENV_STAMP): setup.py constraints.txt
 	test -x bin/python || $(PYTHON) -m venv .
 	bin/python -m pip install -q -c constraints.txt pip setuptools wheel
@@ -38,8 +42,10 @@ lint: $(VENV_STAMP)
 	bin/python tools/i18n.py check
 	bin/ruff check src tools benchmarks setup.py
 	bin/ruff format --check src tools benchmarks setup.py
+	bin/zpretty --check $(ZPRETTY_FILES)
 
 format: $(VENV_STAMP)
+	bin/zpretty -i $(ZPRETTY_FILES)
 	bin/ruff format src tools benchmarks setup.py
 	bin/ruff check --fix src tools benchmarks setup.py
 
