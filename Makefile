@@ -42,7 +42,7 @@ lint: $(VENV_STAMP)
 	bin/python tools/i18n.py check
 	bin/ruff check src tools benchmarks setup.py
 	bin/ruff format --check src tools benchmarks setup.py
-	bin/zpretty --check $(ZPRETTY_FILES)
+	@echo zpretty --check: $(words $(ZPRETTY_FILES)) files; bin/zpretty --check $(ZPRETTY_FILES)
 
 format: $(VENV_STAMP)
 	bin/zpretty -i $(ZPRETTY_FILES)
