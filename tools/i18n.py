@@ -24,7 +24,6 @@ Plone) are used.  See docs/i18n.rst.
 
 import ast
 import dataclasses
-import html
 import pathlib
 import re
 import sys
@@ -39,8 +38,8 @@ LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "de": "Deutsch", "en": 
 EXCLUDED_DIRS = {"tests", "locales", "__pycache__", "static"}
 # Chameleon's tal:attributes="python-dict-expression" (one expression, no
 # "name expr" pair), unknown to zope.tal; attributes carry no message, so
-# the extractor drops them.  zpretty writes it on lines of its own, ``;`` ended.
-CHAMELEON_ATTRIBUTES = re.compile(r'\stal:attributes="\s*[^"\s;]+;?\s*"')
+# the extractor drops them.
+CHAMELEON_ATTRIBUTES = re.compile(r'\stal:attributes="[^"\s;]+"')
 
 
 @dataclasses.dataclass
@@ -101,9 +100,7 @@ def template_messages(catalog):
             raise ExtractError(f"{path.relative_to(TOP)}: {error}") from None
         location = str(path.relative_to(PACKAGE))
         for msgid in engine.catalog.get(DOMAIN, {}):
-            # zpretty writes ``é`` as ``&eacute;``: the text is the same.
-            default = html.unescape(msgid.default) if msgid.default else msgid.default
-            _add(catalog, str(msgid), default, location)
+            _add(catalog, str(msgid), msgid.default, location)
         stray = [str(m) for domain, ids in engine.catalog.items() if domain != DOMAIN for m in ids]
         if stray:
             raise ExtractError(
