@@ -20,7 +20,6 @@ The server's day is frozen on Monday 2031-05-12, as in test_browser_e2e.
 import datetime
 import json
 import re
-from unittest import mock
 
 from plone import api
 from sqlalchemy import update
@@ -31,6 +30,7 @@ from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import ACTIF, BLOQUE, Hebergement, Reservation
 from gites.calendar.testing import site_in_french, site_in_language
 from gites.calendar.testing_browser import AXE_JS, BrowserTestCase
+from gites.calendar.testing_fixtures import freeze_clock
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -86,9 +86,7 @@ class OwnerPagesTestCase(BrowserTestCase):
 
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
+        freeze_clock(self, NOW)
         load_demo(db.get_session(), today=TODAY)
         portal = self.layer["portal"]
         site_in_french()

@@ -15,7 +15,6 @@ import datetime
 import http.server
 import re
 import threading
-from unittest import mock
 
 from plone import api
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import Reservation
 from gites.calendar.testing import site_in_french
 from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing_fixtures import freeze_clock
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -79,9 +79,7 @@ def stored_rows():
 class CalendarEndToEndTestCase(BrowserTestCase):
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
+        freeze_clock(self, NOW)
         load_demo(db.get_session(), today=TODAY)
         # As scripts/create_site.py does for `make run`: the demo passwords
         # are shorter than Plone's password policy, so not through api.user.

@@ -7,7 +7,6 @@ to another owner.  The server's day is frozen on Monday 2031-05-12.
 """
 
 import datetime
-from unittest import mock
 
 import transaction
 
@@ -19,6 +18,7 @@ from gites.calendar.models import Hebergement
 from gites.calendar.reservations import RangeChange, apply_owner_change
 from gites.calendar.testing import site_in_language
 from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing_fixtures import freeze_clock
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -32,9 +32,7 @@ class HistoryBrowserCase(BrowserTestCase):
 
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
+        freeze_clock(self, NOW)
         load_demo(db.get_session(), today=TODAY)
         portal = self.layer["portal"]
         site_in_language(self.language)

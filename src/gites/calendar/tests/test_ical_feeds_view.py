@@ -12,7 +12,6 @@ from unittest import mock
 from urllib.parse import urlencode
 
 from plone import api
-from plone.testing.zope import Browser
 from sqlalchemy import select
 import transaction
 
@@ -27,6 +26,7 @@ from gites.calendar.testing import (
     link_member,
     on_both_databases,
 )
+from gites.calendar.testing_fixtures import freeze_clock, publisher_browser
 from gites.calendar.testing_http import FeedServer, allow_networks
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -49,9 +49,7 @@ class TestIcalFeedsPage(DatabaseTestCase):
         self.app = self.layer["app"]
         self.portal = self.layer["portal"]
         self.calendar_url = self.portal["zone-membre"]["calendrier"].absolute_url()
-        patcher = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        freeze_clock(self, NOW)
         self.server = FeedServer().__enter__()
         self.addCleanup(self.server.__exit__, None, None, None)
         env = allow_networks("127.0.0.1/32")
@@ -72,12 +70,7 @@ class TestIcalFeedsPage(DatabaseTestCase):
         transaction.commit()
 
     def browser(self, username):
-        browser = Browser(self.app)
-        browser.handleErrors = True
-        browser.raiseHttpErrors = False
-        browser.addHeader("Accept-Language", "en")
-        browser.addHeader("Authorization", f"Basic {username}:{PASSWORD}")
-        return browser
+        return publisher_browser(self.app, username, PASSWORD, language="en")
 
     def page(self, browser, heb=HEB):
         browser.open(f"{self.calendar_url}/month.html?pk={heb}")

@@ -9,7 +9,6 @@ the outbox.  The server's day is frozen on Monday 2031-05-12.
 
 import datetime
 import re
-from unittest import mock
 
 from sqlalchemy import select
 import transaction
@@ -19,6 +18,7 @@ from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import OutboxMessage
 from gites.calendar.testing import site_in_french
 from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing_fixtures import freeze_clock
 from gites.calendar.testing_http import FeedServer, airbnb_feed, allow_networks
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
@@ -33,9 +33,7 @@ def has_class(name):
 class IcalImportBrowserTest(BrowserTestCase):
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
+        freeze_clock(self, NOW)
         env = allow_networks("127.0.0.1/32")
         env.__enter__()
         self.addCleanup(env.__exit__, None, None, None)

@@ -15,7 +15,9 @@ import pathlib
 import threading
 import urllib.parse
 
-STATIC_DIR = pathlib.Path(__file__).resolve().parent.parent / "browser" / "static"
+from gites.calendar import browser
+
+STATIC_DIR = pathlib.Path(browser.__file__).resolve().parent / "static"
 TODAY = "2027-03-10"
 AUTHENTICATOR = "s3cr3t-token"
 TYPES = ("loue", "indisp", "libre")
