@@ -26,9 +26,8 @@ from gites.calendar.testing import (
     DatabaseTestCase,
     ServiceLayer,
     ServiceUnavailable,
-    add_cottage,
-    add_proprio,
 )
+from gites.calendar.testing_fixtures import seed_cottages
 
 DEFAULT_TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -403,24 +402,29 @@ def publish_messages(url, messages):
             producer.publish(body, routing_key="gdw", delivery_mode=2, retry=False, **options)
 
 
-class RunningDaemonTestCase(DatabaseTestCase):
+class BrokerTestCase(DatabaseTestCase):
+    """PostgreSQL and RabbitMQ; ``self.url`` / ``self.vhost`` the test vhost;
+    proprio 1 and its ``cottages`` ({heb_pk: CGT code}) seeded."""
+
+    layer = DAEMON_PG
+    cottages = {10: "HAFF1234"}
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.layer["amqp_url"]
+        self.vhost = self.layer["amqp_vhost"]
+        seed_cottages(self.cottages)
+
+
+class RunningDaemonTestCase(BrokerTestCase):
     """One proprio, cottage 10 ``HAFF1234``, and the daemon running as ops run
     it (a subprocess, no relay), consuming the hub queue when a test starts.
     ``self.pid`` is its process id; ``self.url`` / ``self.vhost`` the broker."""
 
-    layer = DAEMON_PG
-
     def setUp(self):
         super().setUp()
-        from gites.calendar import db
         from gites.calendar.messaging import topology
 
-        self.url = self.layer["amqp_url"]
-        self.vhost = self.layer["amqp_vhost"]
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
         self.daemon = daemon_process(self.layer["db_url"], self.url, "--no-relay")
         self.addCleanup(self.stop_daemon)
         consuming = wait_until(

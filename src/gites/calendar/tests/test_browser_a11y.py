@@ -21,16 +21,14 @@ import datetime
 import json
 import re
 
-from plone import api
 from sqlalchemy import update
 import transaction
 
 from gites.calendar import db
-from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import ACTIF, BLOQUE, Hebergement, Reservation
-from gites.calendar.testing import site_in_french, site_in_language
+from gites.calendar.testing import site_in_language
 from gites.calendar.testing_browser import AXE_JS, BrowserTestCase
-from gites.calendar.testing_fixtures import freeze_clock
+from gites.calendar.testing_fixtures import demo_site
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -86,14 +84,7 @@ class OwnerPagesTestCase(BrowserTestCase):
 
     def setUp(self):
         super().setUp()
-        freeze_clock(self, NOW)
-        load_demo(db.get_session(), today=TODAY)
-        portal = self.layer["portal"]
-        site_in_french()
-        for login, password, pro_pk in MEMBERS:
-            portal.acl_users._doAddUser(login, password, ["Member"], [])
-            api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})
-        transaction.commit()
+        demo_site(self, NOW)
         self.held = []  # requests kept waiting by hold()
 
     # -- axe ---------------------------------------------------------------

@@ -16,16 +16,12 @@ import http.server
 import re
 import threading
 
-from plone import api
 from sqlalchemy import select
-import transaction
 
 from gites.calendar import db
-from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import Reservation
-from gites.calendar.testing import site_in_french
 from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
-from gites.calendar.testing_fixtures import freeze_clock
+from gites.calendar.testing_fixtures import demo_site
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -79,16 +75,7 @@ def stored_rows():
 class CalendarEndToEndTestCase(BrowserTestCase):
     def setUp(self):
         super().setUp()
-        freeze_clock(self, NOW)
-        load_demo(db.get_session(), today=TODAY)
-        # As scripts/create_site.py does for `make run`: the demo passwords
-        # are shorter than Plone's password policy, so not through api.user.
-        portal = self.layer["portal"]
-        site_in_french()  # as create_site.py makes it: the widget speaks French
-        for login, password, pro_pk in MEMBERS:
-            portal.acl_users._doAddUser(login, password, ["Member"], [])
-            api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})
-        transaction.commit()
+        demo_site(self, NOW)  # in French, as create_site.py makes it: the widget speaks French
 
     # -- helpers -----------------------------------------------------------
 

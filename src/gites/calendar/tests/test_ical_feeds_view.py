@@ -26,8 +26,7 @@ from gites.calendar.testing import (
     link_member,
     on_both_databases,
 )
-from gites.calendar.testing_fixtures import freeze_clock, publisher_browser
-from gites.calendar.testing_http import FeedServer, allow_networks
+from gites.calendar.testing_fixtures import freeze_clock, publisher_browser, serve_feeds
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 30)
@@ -50,11 +49,7 @@ class TestIcalFeedsPage(DatabaseTestCase):
         self.portal = self.layer["portal"]
         self.calendar_url = self.portal["zone-membre"]["calendrier"].absolute_url()
         freeze_clock(self, NOW)
-        self.server = FeedServer().__enter__()
-        self.addCleanup(self.server.__exit__, None, None, None)
-        env = allow_networks("127.0.0.1/32")
-        env.__enter__()
-        self.addCleanup(env.__exit__, None, None, None)
+        self.server = serve_feeds(self)
         self.server.route("/airbnb.ics", (DATA / "airbnb.ics").read_bytes())
         session = db.get_session()
         for username, pk in (("feedowner", 30), ("feedother", 40)):

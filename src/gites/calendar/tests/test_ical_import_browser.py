@@ -18,8 +18,8 @@ from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import OutboxMessage
 from gites.calendar.testing import site_in_french
 from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
-from gites.calendar.testing_fixtures import freeze_clock
-from gites.calendar.testing_http import FeedServer, airbnb_feed, allow_networks
+from gites.calendar.testing_fixtures import freeze_clock, serve_feeds
+from gites.calendar.testing_http import airbnb_feed
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 HEB_PK = 1  # proprio 1 ("proprio"), CGT code HAFF1234
@@ -34,11 +34,7 @@ class IcalImportBrowserTest(BrowserTestCase):
     def setUp(self):
         super().setUp()
         freeze_clock(self, NOW)
-        env = allow_networks("127.0.0.1/32")
-        env.__enter__()
-        self.addCleanup(env.__exit__, None, None, None)
-        self.feeds = FeedServer().__enter__()
-        self.addCleanup(self.feeds.__exit__, None, None, None)
+        self.feeds = serve_feeds(self)
         self.feeds.route(
             "/calendar/ical/4242.ics",
             airbnb_feed(

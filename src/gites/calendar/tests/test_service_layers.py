@@ -10,7 +10,7 @@ from unittest import mock
 
 from plone.testing import Layer
 
-from gites import calendar
+import gites.calendar
 from gites.calendar import testing, testing_amqp, testing_browser
 
 
@@ -128,7 +128,7 @@ class TestServiceLayer(unittest.TestCase):
 
     def test_no_testing_module_records_a_missing_service_by_hand(self):
         # A layer that did would escape require_layer: it must be a ServiceLayer.
-        package = pathlib.Path(calendar.__file__).resolve().parent
+        package = pathlib.Path(gites.calendar.__file__).resolve().parent
         modules = sorted(package.glob("testing*.py")) + sorted(package.glob("testing/*.py"))
         self.assertIn(package / "testing.py", modules)
         by_hand = re.compile(r"""\[\s*["'][a-z_]*_unavailable["']\s*\]\s*=""")
