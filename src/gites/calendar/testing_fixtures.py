@@ -47,7 +47,6 @@ from gites.calendar.testing import (
     site_in_french,
     site_in_language,
 )
-from gites.calendar.testing_http import FeedServer, allow_networks
 
 # -- the owner scenario ------------------------------------------------------
 
@@ -356,14 +355,6 @@ def seed_cottages(cottages=None, pro_pk=1):
             add_cottage(session, heb_pk, pro_pk, cgt=cgt)
 
 
-def serve_feeds(testcase, allowed="127.0.0.1/32"):
-    """A :class:`~gites.calendar.testing_http.FeedServer` for the test, the
-    fetcher allowed to reach ``allowed`` (GITES_ICAL_ALLOWED_NETWORKS)."""
-    server = testcase.enterContext(FeedServer())
-    testcase.enterContext(allow_networks(allowed))
-    return server
-
-
 def run_console_script(main, args, env, now=None):
     """``main(args)`` as ops run a console script: the settings ``env`` in the
     environment (no other ``GITES_*`` variable), the clock at ``now`` unless
@@ -406,3 +397,19 @@ def demo_site(testcase, now, language="fr", member_pks=True):
         if member_pks:
             api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})
     transaction.commit()
+
+
+def add_legacy_days(heb_pk, days, created):
+    """Rows as the legacy site wrote them (no proprio): ``days`` are
+    ``(ISO date, type)`` pairs; committed."""
+    with db.session_scope() as session:
+        for day, kind in days:
+            session.add(
+                Reservation(
+                    res_date=datetime.datetime.fromisoformat(day),
+                    res_type=kind,
+                    heb_fk=heb_pk,
+                    pro_fk=None,
+                    res_date_cre=created,
+                )
+            )

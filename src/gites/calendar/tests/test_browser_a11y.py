@@ -25,10 +25,10 @@ from sqlalchemy import update
 import transaction
 
 from gites.calendar import db
-from gites.calendar.models import ACTIF, BLOQUE, Hebergement, Reservation
+from gites.calendar.models import ACTIF, BLOQUE, Hebergement
 from gites.calendar.testing import site_in_language
 from gites.calendar.testing_browser import AXE_JS, BrowserTestCase
-from gites.calendar.testing_fixtures import demo_site
+from gites.calendar.testing_fixtures import add_legacy_days, demo_site
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -254,17 +254,7 @@ class AxeTestCase(OwnerPagesTestCase):
     def test_extern_calendar(self):
         from playwright.sync_api import expect
 
-        with db.session_scope() as session:
-            for day, kind in (("2031-05-02", "loue"), ("2031-05-13", "indisp")):
-                session.add(
-                    Reservation(
-                        res_date=datetime.datetime.fromisoformat(day),
-                        res_type=kind,
-                        heb_fk=HEB_PK,
-                        pro_fk=None,
-                        res_date_cre=NOW,
-                    )
-                )
+        add_legacy_days(HEB_PK, (("2031-05-02", "loue"), ("2031-05-13", "indisp")), NOW)
         self.goto(f"extern-calendar?pk={HEB_PK}", ".gites-calendar [data-date]")
         self.settle()
         expect(self.day("2031-05-13")).to_have_class(has_word("is-busy"))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from gites.calendar import db
 from gites.calendar.models import Reservation
 from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
-from gites.calendar.testing_fixtures import demo_site
+from gites.calendar.testing_fixtures import add_legacy_days, demo_site
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -188,21 +188,9 @@ class CalendarEndToEndTestCase(BrowserTestCase):
             expect(self.day(date)).not_to_have_class(has_class("is-indisp"))
 
     def test_extern_calendar_in_a_frame_of_another_site(self):
-        with db.session_scope() as session:
-            for day, kind in (
-                ("2031-05-12", "loue"),
-                ("2031-05-13", "indisp"),
-                ("2031-04-30", "loue"),
-            ):
-                session.add(
-                    Reservation(
-                        res_date=datetime.datetime.fromisoformat(day),
-                        res_type=kind,
-                        heb_fk=HEB_PK,
-                        pro_fk=None,
-                        res_date_cre=NOW,
-                    )
-                )
+        add_legacy_days(
+            HEB_PK, (("2031-05-12", "loue"), ("2031-05-13", "indisp"), ("2031-04-30", "loue")), NOW
+        )
         # A page of another origin (another port) frames the public calendar:
         # X-Frame-Options SAMEORIGIN would leave this frame empty.
         frame_url = self.url(f"extern-calendar?pk={HEB_PK}")

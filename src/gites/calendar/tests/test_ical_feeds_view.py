@@ -26,7 +26,8 @@ from gites.calendar.testing import (
     link_member,
     on_both_databases,
 )
-from gites.calendar.testing_fixtures import freeze_clock, publisher_browser, serve_feeds
+from gites.calendar.testing_fixtures import freeze_clock, publisher_browser
+from gites.calendar.testing_http import serve_feeds
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 30)

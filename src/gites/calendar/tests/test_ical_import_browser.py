@@ -18,8 +18,8 @@ from gites.calendar.demo import MEMBERS, load_demo
 from gites.calendar.models import OutboxMessage
 from gites.calendar.testing import site_in_french
 from gites.calendar.testing_browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
-from gites.calendar.testing_fixtures import freeze_clock, serve_feeds
-from gites.calendar.testing_http import airbnb_feed
+from gites.calendar.testing_fixtures import freeze_clock
+from gites.calendar.testing_http import airbnb_feed, serve_feeds
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 HEB_PK = 1  # proprio 1 ("proprio"), CGT code HAFF1234

@@ -29,8 +29,9 @@ from gites.calendar.testing import (
     db_layers,
     on_both_databases,
 )
-from gites.calendar.testing_fixtures import run_console_script, seed_cottages, serve_feeds
+from gites.calendar.testing_fixtures import run_console_script, seed_cottages
 from gites.calendar.testing_http import airbnb_feed as feed_of
+from gites.calendar.testing_http import serve_feeds
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 0)

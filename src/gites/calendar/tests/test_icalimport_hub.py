@@ -15,8 +15,8 @@ from gites.calendar.messaging.relay import OutboxRelay
 from gites.calendar.models import OutboxMessage
 from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing_amqp import DAEMON_PG, bind_queue, get_all, wait_until
-from gites.calendar.testing_fixtures import seed_cottages, serve_feeds
-from gites.calendar.testing_http import airbnb_feed
+from gites.calendar.testing_fixtures import seed_cottages
+from gites.calendar.testing_http import airbnb_feed, serve_feeds
 
 HUB_INBOX = "test.hub.inbox.ical"
 NOW = datetime.datetime.now().replace(microsecond=0)
