@@ -32,6 +32,7 @@ from plone.testing.zope import STARTUP, WSGIServer
 import transaction
 from webtest.http import StopableWSGIServer
 
+import gites.calendar
 from gites.calendar.testing import (
     GITES_CALENDAR_FIXTURE,
     SQLITE_DB,
@@ -60,7 +61,9 @@ HOST = "127.0.0.1"
 # machine, and a slow page looks like a hung one.
 SERVER_THREADS = 12
 # axe-core, installed by `make test` (npm ci, package-lock.json at the top).
-AXE_JS = pathlib.Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
+# (From the package, not from this file: the path holds wherever the testing modules live.)
+TOP = pathlib.Path(gites.calendar.__file__).resolve().parents[3]
+AXE_JS = TOP / "node_modules" / "axe-core" / "axe.min.js"
 
 
 class GitesWSGIServer(WSGIServer):
