@@ -22,12 +22,10 @@ Drainers, each on the same fresh data:
 * ``bare batched``: :mod:`bare_drain` ``--batch 100``.
 """
 
-import contextlib
 import datetime
 import pickle
 import random
 import sys
-import time
 
 from kombu import Connection, Producer
 
@@ -103,17 +101,11 @@ def publish(messages):
 
 def run_drainer(name, args, marker, valid, expected_rows, timeout):
     """Start a drainer; seconds from 'consuming' to all committed and queue empty."""
-    slug = "".join(c if c.isalnum() else "_" for c in name)
-    child = common.Child(args, common.VAR / f"drain-{slug}.log")
+    child = common.Child(args, common.log_path("drain", name))
     try:
         t0 = child.wait_for_line(marker, timeout=60)
         startup = t0 - child.started
-        with (
-            contextlib.closing(common.connect(autocommit=True)) as db,
-            Connection(common.AMQP_URL) as conn,
-        ):
-            channel = conn.channel()
-            cur = db.cursor()
+        with common.cursor_and_channel() as (cur, channel):
 
             def done():
                 # Cheapest first: the passive declare, then the counts.
@@ -217,10 +209,4 @@ def run(quick=False, profile=False):
 
 
 if __name__ == "__main__":
-    started = time.time()
-    try:
-        common.create_vhost()
-        common.print_table(run(quick="--quick" in sys.argv, profile="--profile" in sys.argv))
-    finally:
-        common.delete_vhost()
-        common.drop_database()
+    common.run_alone(run, vhost=True, profile="--profile" in sys.argv)

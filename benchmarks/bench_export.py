@@ -15,11 +15,6 @@ merge makes ~35 ranges per cottage (~175,000 outbox rows).
 The outbox is emptied before each run and its row count checked after.
 """
 
-import os
-import subprocess
-import sys
-import time
-
 from benchmarks import common
 
 COTTAGES = 5000
@@ -40,26 +35,9 @@ def seed(cottages, days):
 
 
 def timed_child(args):
-    """(seconds, max RSS in MB, stdout) of one child process."""
+    """(seconds, max RSS in MB, output) of one child, on an empty outbox."""
     common.sql("TRUNCATE gites_calendar_outbox RESTART IDENTITY")
-    log = common.VAR / "export-child.log"
-    common.VAR.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(a) for a in args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=common.bench_env(),
-            cwd=common.TOP,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    text = log.read_text(errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"{args[0]} exited with {proc.returncode}: {text[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, text.strip()
+    return common.measured_child(args, common.VAR / "export-child.log")
 
 
 def run(quick=False):
@@ -112,7 +90,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    try:
-        common.print_table(run(quick="--quick" in sys.argv))
-    finally:
-        common.drop_database()
+    common.run_alone(run)

@@ -15,10 +15,6 @@ Targets (issue 13): an import that reads every feed within 1.5 x the bare
 loop; the all-304 run under 60 s.
 """
 
-import os
-import subprocess
-import sys
-import time
 import urllib.request
 
 from benchmarks import common
@@ -29,19 +25,9 @@ WORKERS = 32
 
 
 def timed_child(args, env):
-    log = common.VAR / "ical-child.log"
-    common.VAR.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(a) for a in args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=common.TOP
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-    text = log.read_text(errors="replace").strip()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{args[0]} failed: {text[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, text.splitlines()[-1] if text else ""
+    """(seconds, max RSS in MB, last line of output) of one child."""
+    seconds, rss, text = common.measured_child(args, common.VAR / "ical-child.log", env)
+    return seconds, rss, text.splitlines()[-1] if text else ""
 
 
 def run(quick=False):
@@ -136,7 +122,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    try:
-        common.print_table(run(quick="--quick" in sys.argv))
-    finally:
-        common.drop_database()
+    common.run_alone(run)

@@ -18,9 +18,6 @@ until every row is marked sent (relay) and the hub queue holds N messages.
   ceiling of the relay's method).
 """
 
-import contextlib
-import sys
-
 from kombu import Connection
 
 from benchmarks import common
@@ -54,16 +51,10 @@ def reset_outbox(count):
 
 
 def run_publisher(name, args, marker, count, marks, timeout):
-    slug = "".join(c if c.isalnum() else "_" for c in name)
-    child = common.Child(args, common.VAR / f"relay-{slug}.log")
+    child = common.Child(args, common.log_path("relay", name))
     try:
         t0 = child.wait_for_line(marker, timeout=60)
-        with (
-            contextlib.closing(common.connect(autocommit=True)) as db,
-            Connection(common.AMQP_URL) as conn,
-        ):
-            channel = conn.channel()
-            cur = db.cursor()
+        with common.cursor_and_channel() as (cur, channel):
 
             def done():
                 if common.queue_depth(channel, topology.SITE_QUEUE.name) < count:
@@ -133,9 +124,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    try:
-        common.create_vhost()
-        common.print_table(run(quick="--quick" in sys.argv))
-    finally:
-        common.delete_vhost()
-        common.drop_database()
+    common.run_alone(run, vhost=True)

@@ -17,14 +17,10 @@ The medians are compared; the import times (``python -X importtime``) of
 both entry points are logged beside, to tell the interpreter's part.
 """
 
-import contextlib
 import datetime
 import re
 import statistics
 import subprocess
-import sys
-
-from kombu import Connection
 
 from benchmarks import common
 from benchmarks.bench_drain import publish, reset_data
@@ -42,13 +38,7 @@ def one_message():
 
 def time_to_first_message(name, args, timeout=60):
     """Seconds from spawn to the message committed and the queue empty."""
-    slug = "".join(c if c.isalnum() else "_" for c in name)
-    with (
-        contextlib.closing(common.connect(autocommit=True)) as db,
-        Connection(common.AMQP_URL) as conn,
-    ):
-        channel = conn.channel()
-        cur = db.cursor()
+    with common.cursor_and_channel() as (cur, channel):
 
         def done():
             cur.execute("SELECT count(*) FROM gites_calendar_hub_applied")
@@ -56,7 +46,7 @@ def time_to_first_message(name, args, timeout=60):
                 return False
             return common.queue_depth(channel, topology.HUB_QUEUE.name) == 0
 
-        child = common.Child(args, common.VAR / f"startup-{slug}.log")
+        child = common.Child(args, common.log_path("startup", name))
         try:
             seconds = common.wait_until(done, timeout, interval=0.005, what=f"{name} start-up")
             seconds -= child.started
@@ -141,9 +131,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    try:
-        common.create_vhost()
-        common.print_table(run(quick="--quick" in sys.argv))
-    finally:
-        common.delete_vhost()
-        common.drop_database()
+    common.run_alone(run, vhost=True)

@@ -136,6 +136,16 @@ def queue_depth(channel, name):
     return channel.queue_declare(queue=name, passive=True)[1]
 
 
+@contextlib.contextmanager
+def cursor_and_channel():
+    """An autocommit database cursor and a channel on the bench vhost: what a
+    benchmark polls to see that a run is over."""
+    from kombu import Connection
+
+    with contextlib.closing(connect(autocommit=True)) as db, Connection(AMQP_URL) as conn:
+        yield db.cursor(), conn.channel()
+
+
 def list_queues():
     """{name: (ready, unacked)} of the bench vhost (rabbitmqctl: slow, for checks)."""
     out = rabbitmqctl(
@@ -173,6 +183,13 @@ def bench_env(**extra):
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def log_path(prefix, name):
+    """``var/bench/<prefix>-<name>.log``, the name's other characters than
+    letters and digits as ``_``."""
+    slug = "".join(c if c.isalnum() else "_" for c in name)
+    return VAR / f"{prefix}-{slug}.log"
 
 
 class Child:
@@ -229,6 +246,32 @@ def wait_until(predicate, timeout, interval=0.02, what="condition"):
     raise TimeoutError(f"{what} not reached within {timeout} s")
 
 
+def measured_child(args, logfile, env=None):
+    """Run one child to its end: (wall seconds, peak RSS in MB, its output).
+
+    The peak is the ``ru_maxrss`` of that child alone (``os.wait4``), the
+    time from spawn to exit (Python start-up included); stdout and stderr
+    go to ``logfile``.  A non-zero exit raises RuntimeError with the tail.
+    """
+    VAR.mkdir(parents=True, exist_ok=True)
+    with open(logfile, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(a) for a in args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env or bench_env(),
+            cwd=TOP,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    text = pathlib.Path(logfile).read_text(errors="replace").strip()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{args[0]} exited with {code}: {text[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, text
+
+
 # -- results ----------------------------------------------------------------
 
 
@@ -247,6 +290,19 @@ class Result:
     @property
     def ratio(self):
         return self.value / self.baseline if self.baseline else float("nan")
+
+
+def run_alone(run, vhost=False, **options):
+    """A benchmark run from its own module (``--quick`` read from argv): its
+    table printed, then its database (and vhost) dropped, even on failure."""
+    try:
+        if vhost:
+            create_vhost()
+        print_table(run(quick="--quick" in sys.argv, **options))
+    finally:
+        if vhost:
+            delete_vhost()
+        drop_database()
 
 
 def fmt(value, unit=""):

@@ -1,4 +1,5 @@
-"""checkCalendarActivity: who gets a reminder, who gets blocked (SPEC §6).
+"""checkCalendarActivity: who gets a reminder, who gets blocked
+(docs/scripts.rst, "checkCalendarActivity").
 
 The rule
 --------

@@ -1,4 +1,5 @@
-"""An owner's calendar configuration and its blocking history (SPEC §3).
+"""An owner's calendar configuration and its blocking history (docs/owner-pages.rst,
+``configuration``).
 
 Plain functions on a SQLAlchemy session (no Plone import): the
 ``configuration`` form, ``reactivation-calendrier`` and the cron script

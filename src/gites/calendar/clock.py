@@ -31,3 +31,23 @@ def now():
 def today():
     """The current day of the site (follows :func:`now`, so freezing it works)."""
     return now().date()
+
+
+# Month arithmetic: a month as one integer (year * 12 + month - 1), as
+# calendar.js pages through months, so that adding and comparing months is
+# integer arithmetic.
+
+
+def month_index(day):
+    """``day``'s month as one integer (``year * 12 + month - 1``)."""
+    return day.year * 12 + day.month - 1
+
+
+def month_start(index):
+    """The first day of the month :func:`month_index` numbers ``index``."""
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def add_months(day, months):
+    """The first day of the month ``months`` months after ``day``'s month."""
+    return month_start(month_index(day) + months)

@@ -33,7 +33,7 @@ from gites.calendar.config import mask_url
 from gites.calendar.models import LEGACY_TABLES, Base
 
 SESSION_NAME = "gites_wallons"
-# One row per cottage and night (SPEC §2). On a legacy database that already
+# One row per cottage and night (docs/database.rst). On a legacy database that already
 # holds duplicates, initCalendarDatabase --remove-duplicates clears them first.
 RESERVATION_INDEX = "reservation_proprio_heb_day_uniq"
 

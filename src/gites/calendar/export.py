@@ -1,10 +1,11 @@
-"""exportCalendarEvents: every future reservation sent again to the hub (SPEC §6).
+"""exportCalendarEvents: every future reservation sent again to the hub.
+
+See docs/scripts.rst, "exportCalendarEvents".
 
 The rows are read ordered by cottage and day (the legacy script grouped
-unordered rows, so its ranges depended on the database's row order: SPEC §7
-problem 7), merged into ranges by :func:`merge_ranges`, and written to the
-outbox, from which the daemon's relay publishes them as ordinary site -> hub
-messages.
+unordered rows, so its ranges depended on the database's row order),
+merged into ranges by :func:`merge_ranges`, and written to the outbox, from
+which the daemon's relay publishes them as ordinary site -> hub messages.
 
 Memory stays flat whatever the table size: the rows come through a
 server-side cursor (Core ``yield_per``: plain rows, no ORM loading), the

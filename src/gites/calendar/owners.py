@@ -1,4 +1,5 @@
-"""Who the logged-in owner is, and which cottages are theirs (SPEC §3).
+"""Who the logged-in owner is, and which cottages are theirs (docs/owner-pages.rst,
+docs/security.rst).
 
 An owner is a Plone member linked to a proprio's ``pro_pk`` in the table
 ``gites_calendar_owner_link`` (docs/design.rst): only Managers, Site

@@ -1,4 +1,4 @@
-"""What visitors may see of the owners' calendars (SPEC §4).
+"""What visitors may see of the owners' calendars (docs/public-calendars.rst).
 
 A cottage's calendar is public when the cottage is public
 (``heb_site_public = '1'``), its proprio is active (``pro_etat``) and its
@@ -21,6 +21,7 @@ from sqlalchemy import and_, bindparam, distinct, event, func, literal_column, s
 from sqlalchemy.exc import DBAPIError
 
 from gites.calendar import statecache
+from gites.calendar.clock import add_months
 from gites.calendar.models import ACTIF, CalendarVersion, Hebergement, Proprio, Reservation
 
 MAX_MONTHS = 24  # the longest period a visitor may ask for at once
@@ -60,12 +61,6 @@ def visible_cottages(session, pro_pk):
     )
 
 
-def add_months(day, months):
-    """The first day of the month ``months`` months after ``day``'s month."""
-    index = day.year * 12 + (day.month - 1) + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
 def _busy_days_statement():
     return (
         select(Reservation.res_date)
@@ -101,9 +96,7 @@ def busy_days_from(connection, heb_pk, first_day, months, today):
         return []
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError(f"months must be between 1 and {MAX_MONTHS}, not {months!r}")
-    month_start = first_day.replace(day=1)
-    start = max(month_start, today)
-    end = add_months(month_start, months)  # excluded
+    start, end = window(first_day, months, today)  # end excluded
     if start >= end:
         return []
     rows = connection.execute(

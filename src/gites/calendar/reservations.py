@@ -1,7 +1,7 @@
 """Writing a cottage's calendar: the one place rows of reservation_proprio change.
 
 Owner pages (``addRange``) and the hub daemon both come here, so both keep
-the invariant of SPEC §2: at most one row per cottage and night.  Each write
+the invariant of docs/database.rst: at most one row per cottage and night.  Each write
 locks the cottage first (:func:`gites.calendar.db.lock_cottage`) and then
 replaces the rows of the range, all in the caller's transaction.
 """
@@ -253,7 +253,7 @@ def touch_cottage(session, heb_pk, today):
 
 
 def apply_owner_change(session, heb, change, pro_pk, now, origin=None):
-    """An owner's range (SPEC §3 addRange), in the caller's transaction.
+    """An owner's range (``addRange``, docs/owner-pages.rst), in the caller's transaction.
 
     Locks the cottage, sets its modification date, replaces the rows, and
     queues the change for the hub in the outbox (same transaction).  Returns
@@ -296,7 +296,7 @@ def apply_owner_changes(session, heb, changes, pro_pk, now, origin=None):
 
 
 def queue_for_hub(session, heb, change, now):
-    """Write the site -> hub message into the outbox (SPEC §5).
+    """Write the site -> hub message into the outbox (docs/messaging.rst, "Message formats").
 
     Only cottages with a CGT code, and only ranges that are not wholly in the
     past: a range ending today or later is sent (the legacy rule lost ranges

@@ -16,6 +16,7 @@ import threading
 import urllib.parse
 
 from gites.calendar import browser
+from gites.calendar.clock import add_months
 
 STATIC_DIR = pathlib.Path(browser.__file__).resolve().parent / "static"
 TODAY = "2027-03-10"
@@ -37,11 +38,6 @@ INITIAL_DAYS = {
 }
 
 TITLES = {"12": "Gîte du Moulin", "13": "Gîte des Hêtres"}
-
-
-def _month_add(day, months):
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def _attrs(**values):
@@ -131,7 +127,7 @@ class WidgetServer:
         except (KeyError, ValueError):
             first, months = self.today.replace(day=1), 3
         start = max(first, self.today)
-        end = _month_add(first, months)
+        end = add_months(first, months)
         return {
             "rented": sorted(
                 day for day in self.days.get(pk, {}) if start.isoformat() <= day < end.isoformat()

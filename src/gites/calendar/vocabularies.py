@@ -1,4 +1,6 @@
-"""Vocabularies of the owner pages (SPEC §3), registered in browser/forms.zcml.
+"""Vocabularies of the owner pages, registered in browser/forms.zcml.
+
+See docs/owner-pages.rst, "Calendar menu portlet and vocabularies".
 
 * ``proprio.hebergements``: the logged-in owner's cottages (public ones of an
   active proprio), token = pk, title "pk - name";

@@ -1,4 +1,4 @@
-"""``addRange``: save one range of an owner's calendar (SPEC §3).
+"""``addRange``: save one range of an owner's calendar (docs/owner-pages.rst).
 
 POST ``hebPk``, ``start``, ``end`` (YYYY-MM-DD, both included), ``type``
 (``loue|indisp|libre``) and ``_authenticator``.  Answers JSON, never cached:
@@ -14,14 +14,10 @@ row in the one Zope transaction (z3c.saconfig session).
 """
 
 from five import grok
-from plone.protect.authenticator import check as check_authenticator
-import transaction
-from zExceptions import Forbidden
 
 from gites.calendar import _, clock
 from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
-from gites.calendar.owners import current_pro_pk
 from gites.calendar.reservations import InvalidRange, RangeChange, apply_owner_change, parse_day
 
 POST_REQUIRED = _("addrange_post_required", default="Utilisez POST pour enregistrer une période.")
@@ -35,36 +31,24 @@ SESSION_EXPIRED = _(
 TYPE_REQUIRED = _("addrange_type_required", default="le type doit être loue, indisp ou libre")
 
 
-class AddRange(grok.View):
+class AddRange(owner.OwnerJsonView):
     grok.context(IProprioCalendar)
     grok.name("addRange")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
 
-    def error(self, status, message):
-        transaction.doom()
-        if status == 405:
-            self.request.response.setHeader("Allow", "POST")
-        return owner.json_error(self.request, status, message)
+    method = "POST"
+    method_refused = POST_REQUIRED
+    writes = True
+    login_required = LOGIN_TO_EDIT
+    csrf_refused = SESSION_EXPIRED
 
-    def render(self):
-        request = self.request
-        if request.get("REQUEST_METHOD", "GET").upper() != "POST":
-            return self.error(405, POST_REQUIRED)
-        pro_pk = current_pro_pk()
-        if pro_pk is None:
-            return self.error(403, LOGIN_TO_EDIT)
-        try:
-            check_authenticator(request)
-        except Forbidden:
-            return self.error(403, SESSION_EXPIRED)
-        form = request.form
-        heb_pk = owner.parse_pk(form.get("hebPk"))
-        if heb_pk is None:
-            return self.error(400, owner.BAD_PK)
-        session, heb = owner.owned_cottage_for_write(pro_pk, heb_pk)
-        if heb is None:
-            return self.error(403, owner.NOT_YOURS)
+    def find_cottage(self, session, pro_pk, heb_pk):
+        # The two columns the write needs, in one indexed lookup.
+        return owner.owned_cottage_for_write(session, pro_pk, heb_pk)
+
+    def reply(self):
+        form = self.request.form
         selection_type = form.get("type")
         try:
             if not isinstance(selection_type, str):
@@ -72,21 +56,18 @@ class AddRange(grok.View):
             start = parse_day(form.get("start", ""), "start")
             end = parse_day(form.get("end", ""), "end")
             apply_owner_change(
-                session,
-                heb,
-                RangeChange(heb.heb_pk, start, end, selection_type),
-                pro_pk,
+                self.session,
+                self.heb,
+                RangeChange(self.heb.heb_pk, start, end, selection_type),
+                self.pro_pk,
                 clock.now(),
             )
         except InvalidRange as invalid:
-            return self.error(400, invalid.message)
-        return owner.json_response(
-            request,
-            {
-                "ok": True,
-                "hebPk": heb.heb_pk,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "type": selection_type,
-            },
-        )
+            raise owner.Refusal(400, invalid.message) from None
+        return {
+            "ok": True,
+            "hebPk": self.heb.heb_pk,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "type": selection_type,
+        }

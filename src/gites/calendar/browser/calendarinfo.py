@@ -1,4 +1,4 @@
-"""``calendarInfo``: a cottage's last modification date (SPEC §3 helper).
+"""``calendarInfo``: a cottage's last modification date (docs/owner-pages.rst).
 
 GET ``hebPk``: JSON ``{"hebPk": N, "lastModified": "YYYY-MM-DD" | null,
 "lastModifiedDisplay": "dd/mm/yyyy" | ""}``, never cached; the owner's
@@ -11,24 +11,16 @@ from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 
-class CalendarInfo(grok.View):
+class CalendarInfo(owner.OwnerJsonView):
     grok.context(IProprioCalendar)
     grok.name("calendarInfo")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
 
-    def render(self):
-        request = self.request
-        try:
-            _session, heb = owner.requested_cottage(request)
-        except owner.NotYours as refused:
-            return owner.json_error(request, *refused.args)
-        day = heb.heb_calendrier_proprio_date_maj
-        return owner.json_response(
-            request,
-            {
-                "hebPk": heb.heb_pk,
-                "lastModified": day.isoformat() if day else None,
-                "lastModifiedDisplay": owner.format_day(day),
-            },
-        )
+    def reply(self):
+        day = self.heb.heb_calendrier_proprio_date_maj
+        return {
+            "hebPk": self.heb.heb_pk,
+            "lastModified": day.isoformat() if day else None,
+            "lastModifiedDisplay": owner.format_day(day),
+        }

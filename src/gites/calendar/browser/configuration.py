@@ -1,4 +1,4 @@
-"""``configuration``: how the owner's calendar is used (SPEC §3).
+"""``configuration``: how the owner's calendar is used (docs/owner-pages.rst).
 
 One choice, "Utilisation du calendrier" (vocabulary
 ``proprio.calendarconfig``), defaulting to the state of the owner's first
@@ -8,8 +8,9 @@ or not, with their modification date and blocking history
 cannot be changed here: the owner reactivates it from the e-mail link or
 asks the Gîtes de Wallonie.
 
-A z3c.form form (STYLE.md: forms stay in ZCML, see forms.zcml), CSRF
-protected by plone.app.z3cform (``enableCSRFProtection``).
+A z3c.form form, registered in ZCML (forms.zcml) like every form: grok
+registers the plain views only.  CSRF protected by plone.app.z3cform
+(``enableCSRFProtection``).
 """
 
 from plone.z3cform.layout import FormWrapper

@@ -1,4 +1,6 @@
-"""``extern-calendar?pk=N``: a cottage's public calendar, for an iframe (SPEC §4).
+"""``extern-calendar?pk=N``: a cottage's public calendar, for an iframe.
+
+See docs/public-calendars.rst.
 
 A minimal standalone page (no Plone chrome) holding the read-only
 availability widget (``calendar.js``) of cottage N, whose busy days it
@@ -18,6 +20,7 @@ from plone.base.interfaces import INavigationRoot
 from plone.transformchain.interfaces import DISABLE_TRANSFORM_REQUEST_KEY
 
 from gites.calendar import clock
+from gites.calendar.browser.params import MAX_PK, lenient_int_param
 from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.db import get_session
 from gites.calendar.interfaces import IGitesCalendarLayer
@@ -26,23 +29,7 @@ from gites.calendar.public import etag_matches, make_etag, visible_cottage
 RESOURCES = "++resource++gites.calendar"
 DEFAULT_MONTHS = 3
 MAX_WIDGET_MONTHS = 12  # the widget shows at most a year at once
-MAX_PK = 2**31 - 1
 EMBED_CACHE_CONTROL = "public, max-age=300"
-
-
-def int_param(form, name, maximum, default=None):
-    """A positive whole-number parameter, or ``default`` when absent or bad.
-
-    The iframe pages never show an error: a bad value is treated as absent.
-    """
-    raw = form.get(name)
-    if not isinstance(raw, str):
-        return default
-    raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        return default
-    value = int(raw)
-    return value if 1 <= value <= maximum else default
 
 
 def prepare_embeddable(request):
@@ -124,9 +111,11 @@ class ExternCalendar(ExternCalendarBase):
 
     def update(self):
         self.prepare()
-        pk = int_param(self.request.form, "pk", MAX_PK)
+        pk = lenient_int_param(self.request.form, "pk", 1, MAX_PK)
         self.cottage = visible_cottage(self.session, pk) if pk else None
-        months = int_param(self.request.form, "months", MAX_WIDGET_MONTHS, DEFAULT_MONTHS)
+        months = lenient_int_param(
+            self.request.form, "months", 1, MAX_WIDGET_MONTHS, DEFAULT_MONTHS
+        )
         self.attributes = (
             self.widget(self.cottage, months, self.today.replace(day=1)) if self.cottage else None
         )

@@ -14,6 +14,7 @@ from zope.i18n import translate
 
 from gites.calendar import _, history
 from gites.calendar.browser import owner
+from gites.calendar.browser.params import parse_pk
 from gites.calendar.db import get_session
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 from gites.calendar.models import Hebergement
@@ -84,7 +85,7 @@ class HistoryPage(grok.View):
         pro_pk = owner.require_member()
         owner.no_store(self.request)
         self.heb = None
-        pk = owner.parse_pk(self.request.form.get("pk"))
+        pk = parse_pk(self.request.form.get("pk"))
         session = get_session()
         if pk is not None:
             _session, self.heb = owner.owner_cottage(pk)
@@ -96,7 +97,7 @@ class HistoryPage(grok.View):
         self.calendar_url = self.context.absolute_url()
         self.month_url = f"{self.calendar_url}/month.html?pk={self.heb.heb_pk}"
         self.cottage_title = owner.cottage_title(self.heb)
-        page = owner.parse_pk(self.request.form.get("page")) or 1
+        page = parse_pk(self.request.form.get("page")) or 1
         total = history.count_changes(session, self.heb.heb_pk)
         pages = max(1, -(-total // PAGE_SIZE))
         self.page = min(page, pages)

@@ -20,6 +20,7 @@ from zope.i18n import translate
 
 from gites.calendar import _, clock, icalimport
 from gites.calendar.browser import owner
+from gites.calendar.browser.params import parse_pk
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 from gites.calendar.models import IcalFeed
 
@@ -94,30 +95,19 @@ def feed_rows(session, heb_pk, request, now=None):
     return rows
 
 
-class IcalFeeds(grok.View):
+class IcalFeeds(owner.OwnerFormView):
     grok.context(IProprioCalendar)
     grok.name("ical-feeds")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
 
-    def render(self):
-        request = self.request
-        response = request.response
-        refused = owner.refuse_unless_posted(request)
-        if refused is not None:
-            return refused
-        form = request.form
-        pk = owner.parse_pk(form.get("hebPk"))
-        session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)
-        if heb is None:
-            raise Forbidden("Not one of your cottages")
+    def posted(self, session, heb, form):
         action = form.get("action")
         if action not in ACTIONS:
             raise Forbidden("Unknown action")
         message, kind = self.act(session, heb, action, form)
-        api.portal.show_message(message, request=request, type=kind)
-        response.redirect(f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}#ical-import")
-        return ""
+        api.portal.show_message(message, request=self.request, type=kind)
+        return f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}#ical-import"
 
     def act(self, session, heb, action, form):
         now = clock.now()
@@ -154,7 +144,7 @@ class IcalFeeds(grok.View):
                 ),
                 "warning" if report.failed else "info",
             )
-        feed_id = owner.parse_pk(form.get("feedId"))
+        feed_id = parse_pk(form.get("feedId"))
         feed = session.get(IcalFeed, feed_id) if feed_id is not None else None
         if feed is None or feed.heb_pk != heb.heb_pk:
             transaction.doom()

@@ -8,31 +8,22 @@ POST only, with plone.protect's CSRF token; only the owner of the cottage
 
 from five import grok
 from plone import api
-from zExceptions import Forbidden
 
 from gites.calendar import _, ical
 from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 
-class IcalRenew(grok.View):
+class IcalRenew(owner.OwnerFormView):
     grok.context(IProprioCalendar)
     grok.name("ical-renew")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
 
-    def render(self):
-        request = self.request
-        response = request.response
-        refused = owner.refuse_unless_posted(request)
-        if refused is not None:
-            return refused
-        form = request.form
-        pk = owner.parse_pk(form.get("hebPk", form.get("pk")))
-        session, heb = owner.owner_cottage(pk) if pk is not None else (None, None)
-        if heb is None:
-            # Same answer for "not yours" and "does not exist".
-            raise Forbidden("Not one of your cottages")
+    def posted_pk(self, form):
+        return form.get("hebPk", form.get("pk"))
+
+    def posted(self, session, heb, form):
         ical.renew_token(session, heb.heb_pk)
         api.portal.show_message(
             _(
@@ -40,7 +31,6 @@ class IcalRenew(grok.View):
                 default="Nouvelle adresse iCal créée : l'ancienne ne fonctionne plus. Donnez la"
                 " nouvelle aux calendriers qui importaient l'ancienne.",
             ),
-            request=request,
+            request=self.request,
         )
-        response.redirect(f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}")
-        return ""
+        return f"{self.context.absolute_url()}/month.html?pk={heb.heb_pk}"

@@ -16,6 +16,7 @@ from gites.calendar import _, clock, history
 from gites.calendar.browser import owner
 from gites.calendar.browser.history_page import TYPE_LABELS, who
 from gites.calendar.browser.ical_feeds import feed_rows
+from gites.calendar.browser.params import parse_pk
 from gites.calendar.browser.widget_texts import widget_i18n
 from gites.calendar.calendarconfig import BLOCKED_STATES
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
@@ -46,7 +47,7 @@ class Month(grok.View):
         owner.require_member()
         owner.no_store(self.request)
         self.heb = None
-        pk = owner.parse_pk(self.request.form.get("pk"))
+        pk = parse_pk(self.request.form.get("pk"))
         if pk is not None:
             session, self.heb = owner.owner_cottage(pk)
         if self.heb is None:

@@ -6,41 +6,20 @@ applies to every row.  ``?month=YYYY-MM`` chooses the month (default: the
 current one); the previous/next links move all rows together.
 """
 
-import datetime
 import html
-import re
 
 from five import grok
 from zope.i18n import translate
 
 from gites.calendar import _, clock
 from gites.calendar.browser import owner
+from gites.calendar.browser.params import add_months, month_param
 from gites.calendar.browser.widget_texts import MONTHS, widget_i18n
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 TOOLBAR_ID = "gites-calendar-toolbar"
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # How far the month navigation goes from today, in months.
 MAX_MONTHS_AWAY = 36
-
-
-def month_index(day):
-    return day.year * 12 + day.month - 1
-
-
-def month_start(index):
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def parse_month(value, today):
-    """The first day of the asked month (``YYYY-MM``), or of today's month."""
-    current = month_index(today)
-    match = MONTH_RE.match(value) if isinstance(value, str) else None
-    if match and 1 <= int(match.group(2)) <= 12:
-        index = int(match.group(1)) * 12 + int(match.group(2)) - 1
-        if abs(index - current) <= MAX_MONTHS_AWAY:
-            return month_start(index)
-    return month_start(current)
 
 
 class Multical(grok.View):
@@ -55,24 +34,17 @@ class Multical(grok.View):
         pro_pk = owner.require_member()
         owner.no_store(self.request)
         today = clock.today()
-        self.month = parse_month(self.request.form.get("month"), today)
-        index = month_index(self.month)
-        current = month_index(today)
+        earliest = add_months(today, -MAX_MONTHS_AWAY)
+        latest = add_months(today, MAX_MONTHS_AWAY)
+        self.month = month_param(self.request.form, "month", today, earliest, latest)
         month_name = translate(MONTHS[self.month.month - 1], context=self.request)
         self.month_label = f"{month_name} {self.month.year}"
         self.calendar_url = self.context.absolute_url()
         self.portal_url = owner.portal_url()
         base = f"{self.calendar_url}/multical.html?month="
-        self.prev_url = (
-            base + month_start(index - 1).strftime("%Y-%m")
-            if index - 1 >= current - MAX_MONTHS_AWAY
-            else None
-        )
-        self.next_url = (
-            base + month_start(index + 1).strftime("%Y-%m")
-            if index + 1 <= current + MAX_MONTHS_AWAY
-            else None
-        )
+        previous, following = add_months(self.month, -1), add_months(self.month, 1)
+        self.prev_url = base + previous.strftime("%Y-%m") if previous >= earliest else None
+        self.next_url = base + following.strftime("%Y-%m") if following <= latest else None
         self.rows = []
         texts = widget_i18n(self.request, editable=True)  # the same for every row
         for heb in owner.cottages_of_current_owner():

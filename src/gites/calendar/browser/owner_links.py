@@ -17,6 +17,7 @@ from zope.i18n import translate
 
 from gites.calendar import _
 from gites.calendar.browser import owner
+from gites.calendar.browser.params import parse_pk
 from gites.calendar.db import get_session
 from gites.calendar.models import Proprio
 from gites.calendar.owners import all_links, remove_link, set_link
@@ -80,7 +81,7 @@ class OwnerLinks(BrowserView):
         if member is None:
             self.error = UNKNOWN_MEMBER
             return None
-        pro_pk = owner.parse_pk(form.get("pro_pk"))
+        pro_pk = parse_pk(form.get("pro_pk"))
         if pro_pk is None or session.get(Proprio, pro_pk) is None:
             self.error = UNKNOWN_PROPRIO
             return None

@@ -18,38 +18,28 @@ from five import grok
 from gites.calendar import history, icalimport
 from gites.calendar.browser import owner
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
-from gites.calendar.owners import current_pro_pk
 from gites.calendar.reservations import busy_days
 
 
-class SelectedDays(grok.View):
+class SelectedDays(owner.OwnerJsonView):
     grok.context(IProprioCalendar)
     grok.name("selectedDays")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
 
-    def render(self):
-        request = self.request
-        try:
-            session, heb = owner.requested_cottage(request)
-        except owner.NotYours as refused:
-            return owner.json_error(request, *refused.args)
-        rows = busy_days(session, heb.heb_pk)
-        sources = (
-            history.night_sources(session, heb.heb_pk, rows[0][0], rows[-1][0]) if rows else {}
-        )
-        me = str(current_pro_pk())
-        names = icalimport.feed_names(session, heb.heb_pk)
-        return owner.json_response(
-            request,
-            {
-                "rented": [day.isoformat() for day, _type in rows],
-                "type": [res_type for _day, res_type in rows],
-                "origin": [
-                    origin_json(sources.get(day), res_type, me, names) for day, res_type in rows
-                ],
-            },
-        )
+    def reply(self):
+        session, heb_pk = self.session, self.heb.heb_pk
+        rows = busy_days(session, heb_pk)
+        sources = history.night_sources(session, heb_pk, rows[0][0], rows[-1][0]) if rows else {}
+        me = str(self.pro_pk)
+        names = icalimport.feed_names(session, heb_pk)
+        return {
+            "rented": [day.isoformat() for day, _type in rows],
+            "type": [res_type for _day, res_type in rows],
+            "origin": [
+                origin_json(sources.get(day), res_type, me, names) for day, res_type in rows
+            ],
+        }
 
 
 def origin_json(change, res_type, me, feed_names=None):

@@ -1,4 +1,4 @@
-"""``selectedDays`` for visitors (SPEC §4): a cottage's busy days as JSON.
+"""``selectedDays`` for visitors (docs/public-calendars.rst): a cottage's busy days as JSON.
 
 ``GET <navigation root>/selectedDays?hebPk=N&year=Y&month=M&range=R`` answers
 ``{"rented": ["YYYY-MM-DD", ...]}``: the busy days from max(first of month
@@ -19,7 +19,6 @@ it wins there.
 """
 
 import datetime
-import json
 
 from five import grok
 from plone.base.interfaces import INavigationRoot
@@ -27,6 +26,8 @@ from plone.transformchain.interfaces import DISABLE_TRANSFORM_REQUEST_KEY
 from zope.traversing.interfaces import IBeforeTraverseEvent
 
 from gites.calendar import clock
+from gites.calendar.browser.owner import json_body
+from gites.calendar.browser.params import MAX_PK, BadParameter, int_param
 from gites.calendar.db import get_read_engine
 from gites.calendar.interfaces import IGitesCalendarLayer
 from gites.calendar.public import MAX_MONTHS, read_public_days
@@ -34,29 +35,6 @@ from gites.calendar.public import MAX_MONTHS, read_public_days
 # Busy days change when an owner saves: a visitor may see them a minute late,
 # not more.
 CACHE_CONTROL = "public, max-age=60"
-MAX_PK = 2**31 - 1  # hebergement.heb_pk is an int4
-
-
-class BadParameter(ValueError):
-    """A query parameter is missing or malformed (message: one line)."""
-
-
-def int_param(form, name, minimum, maximum, default=None):
-    """The integer parameter ``name`` of the request form, checked."""
-    raw = form.get(name)
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-        if default is None:
-            raise BadParameter(f"{name} is required")
-        return default
-    if not isinstance(raw, str):  # ?name=1&name=2 or name:list
-        raise BadParameter(f"{name} must be given once")
-    raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        raise BadParameter(f"{name} must be a whole number, not {raw[:20]!r}")
-    value = int(raw)
-    if not minimum <= value <= maximum:
-        raise BadParameter(f"{name} must be between {minimum} and {maximum}, not {value}")
-    return value
 
 
 def parse_query(form, today):
@@ -69,11 +47,10 @@ def parse_query(form, today):
 
 
 def send_json(response, payload, status=200, cache_control=CACHE_CONTROL):
-    response.setStatus(status)
-    response.setHeader("Content-Type", "application/json; charset=utf-8")
-    response.setHeader("Cache-Control", cache_control)
-    response.setHeader("X-Content-Type-Options", "nosniff")
-    return json.dumps(payload, separators=(",", ":"))
+    """``payload`` as the compact JSON body of a visitor's answer."""
+    return json_body(
+        response, payload, status, (("Cache-Control", cache_control),), separators=(",", ":")
+    )
 
 
 def not_modified(response, cache_control=CACHE_CONTROL):
@@ -92,7 +69,7 @@ def straight_to_the_view(root, event):
     skins before the view lookup; ``@@`` goes to the view at once, as
     Plone's own ``@@ok`` does.  (An object named ``selectedDays`` in the
     root would no longer shadow the view: there is none, the name is this
-    view's, SPEC §4.)
+    view's, docs/public-calendars.rst.)
     """
     stack = event.request.get("TraversalRequestNameStack")
     if stack and stack[-1] == "selectedDays":

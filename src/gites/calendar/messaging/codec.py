@@ -1,4 +1,6 @@
-"""Bodies of the messages exchanged with the walhebcalendar hub (SPEC section 5).
+"""Bodies of the messages exchanged with the walhebcalendar hub.
+
+The formats: docs/messaging.rst, "Message formats" and "Bodies understood".
 
 Pure Python: no broker, no database. Hub -> site bodies are decoded and validated
 into :class:`HubBooking`; site -> hub changes are encoded from :class:`SiteChange`.

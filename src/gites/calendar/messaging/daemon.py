@@ -33,7 +33,7 @@ import sys
 from urllib.parse import unquote, urlsplit
 
 from gites.calendar import db
-from gites.calendar.config import SettingsError, load_settings, mask_text, mask_url
+from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.consumer import BATCH_SIZE, HubConsumer
 from gites.calendar.messaging.relay import OutboxRelay
@@ -199,11 +199,12 @@ def parse_args(argv):
 
 
 def main(argv=None):
+    # (the console scripts' helper; main moves to scripts/ with issue 14)
+    from gites.calendar.scripts._cli import settings_or_report
+
     args = parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
+    settings = settings_or_report(PROG)
+    if settings is None:
         return EXIT_CONFIG
     if args.batch_size < 1:
         print(f"{PROG}: --batch-size must be at least 1", file=sys.stderr)

@@ -1,4 +1,6 @@
-"""Applying hub notifications to the database (SPEC §5): pure functions.
+"""Applying hub notifications to the database: pure functions.
+
+The rules: docs/messaging.rst, "Hub -> site" and "Order and duplicates".
 
 No broker here: :func:`apply_hub_batch` takes decoded bookings and a
 session, changes rows in the caller's transaction, and says what it did to

@@ -30,7 +30,7 @@ import time
 
 from kombu import Consumer, Exchange, Producer, Queue
 
-from gites.calendar.config import SettingsError, load_settings, mask_text, mask_url
+from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import (
     JSON_CONTENT_TYPE,
@@ -176,12 +176,13 @@ def listen(url, args, out):
 
 
 def main(argv=None, out=print):
+    # (the console scripts' helper; main moves to scripts/ with issue 14)
+    from gites.calendar.scripts._cli import EXIT_SETTINGS, settings_or_report
+
     args = parse_args(argv)
-    try:
-        settings = load_settings(require_db=False)
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_report(PROG, require_db=False)
+    if settings is None:
+        return EXIT_SETTINGS
     url = topology.broker_url(settings)
     secrets = [s for s in (settings.amqp_url,) if s]
     try:

@@ -1,4 +1,4 @@
-"""Broker objects and connections: the names of SPEC §5 in one place.
+"""Broker objects and connections: the names of docs/rabbitmq.rst ("Objects") in one place.
 
 Hub -> site: exchange ``booking.update`` (direct, durable), queue
 ``booking.update.fromwalhebcalendar`` (durable, *no* arguments: the legacy

@@ -1,4 +1,6 @@
-"""The "calendar menu" portlet of zone-membre (SPEC §3).
+"""The "calendar menu" portlet of zone-membre.
+
+See docs/owner-pages.rst, "Calendar menu portlet and vocabularies".
 
 Shown only to owners with cottages: a link per cottage, the monthly view,
 the configuration and the help page.  A ``non actif`` calendar hides the

@@ -8,24 +8,16 @@ another run holds the lock; 2 bad settings or options.
 """
 
 import argparse
-import datetime
 import logging
 import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import activity, clock
-from gites.calendar.config import SettingsError, load_settings
 from gites.calendar.db import configure_db, get_engine
+from gites.calendar.scripts._cli import console_script, first_line, parse_day
 
 PROG = "checkCalendarActivity"
-
-
-def parse_day(value):
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date as YYYY-MM-DD") from None
 
 
 def make_parser():
@@ -54,13 +46,8 @@ def setup_logging():
     return handler
 
 
-def main(argv=None):
-    args = make_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
+@console_script(PROG, make_parser, database=False)
+def main(args, settings):
     handler = setup_logging()
     try:
         configure_db(settings.db_url)
@@ -72,7 +59,7 @@ def main(argv=None):
             print(f"{PROG}: {error}", file=sys.stderr)
             return 1
         except SQLAlchemyError as error:
-            print(f"{PROG}: database error: {str(error).splitlines()[0]}", file=sys.stderr)
+            print(f"{PROG}: database error: {first_line(error)}", file=sys.stderr)
             return 1
         if args.dry_run:
             print(f"dry run as of {today.isoformat()}: nothing sent, nothing changed")

@@ -13,9 +13,10 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gites.calendar.config import SettingsError, load_settings, mask_url
+from gites.calendar.config import mask_url
 from gites.calendar.db import SchemaError, configure_db, create_schema, session_scope
 from gites.calendar.logsafe import one_line
+from gites.calendar.scripts._cli import EXIT_SETTINGS, first_line, settings_or_report
 
 PROG = "gitesCalendarDemo"
 
@@ -25,18 +26,16 @@ def main(argv=None, out=print):
 
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_report(PROG)
+    if settings is None:
+        return EXIT_SETTINGS
     engine = configure_db(settings.db_url)
     try:
         create_schema(engine)
         with session_scope() as session:
             added = load_demo(session)
     except (SchemaError, SQLAlchemyError) as error:
-        print(f"{PROG}: {one_line(str(error).splitlines()[0])}", file=sys.stderr)
+        print(f"{PROG}: {one_line(first_line(error))}", file=sys.stderr)
         return 1
     out(f"{mask_url(settings.db_url)}: {added} demo rows added")
     for login, _password, pro_pk in MEMBERS:

@@ -14,22 +14,13 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import clock
-from gites.calendar.config import SettingsError, load_settings
-from gites.calendar.db import configure_db, session_scope
+from gites.calendar.db import session_scope
 from gites.calendar.export import ExportError, export
+from gites.calendar.scripts._cli import console_script, first_line, number_parser
 
 PROG = "exportCalendarEvents"
 MAX_PK = 2**31 - 1  # hebergement.heb_pk is an INTEGER
-
-
-def parse_pk(value):
-    try:
-        pk = int(value)
-    except ValueError:
-        pk = 0
-    if not 0 < pk <= MAX_PK:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a cottage number (heb_pk)")
-    return pk
+parse_pk = number_parser(MAX_PK, "a cottage number (heb_pk)")
 
 
 def make_parser():
@@ -43,14 +34,8 @@ def make_parser():
     return parser
 
 
-def main(argv=None):
-    args = make_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
-    configure_db(settings.db_url)
+@console_script(PROG, make_parser)
+def main(args, settings):
     now = clock.now()
     out = print if args.dry_run else None
     try:
@@ -64,9 +49,7 @@ def main(argv=None):
         print(f"{PROG}: {error}", file=sys.stderr)
         return 2
     except SQLAlchemyError as error:
-        print(
-            f"{PROG}: database error, nothing queued: {str(error).splitlines()[0]}", file=sys.stderr
-        )
+        print(f"{PROG}: database error, nothing queued: {first_line(error)}", file=sys.stderr)
         return 1
     verb = "would queue" if args.dry_run else "queued"
     print(

@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import db
-from gites.calendar.config import SettingsError, load_settings, mask_url
+from gites.calendar.config import mask_url
 from gites.calendar.messaging.handler import clear_guard, guard_rows
 from gites.calendar.models import Hebergement
+from gites.calendar.scripts._cli import EXIT_SETTINGS, settings_or_report
 
 PROG = "hubGuard"
 
@@ -50,11 +51,9 @@ def cottages(session, cgt):
 
 def main(argv=None, out=print):
     args = parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_report(PROG)
+    if settings is None:
+        return EXIT_SETTINGS
     db.configure_db(settings.db_url)
     try:
         with db.session_scope() as session:

@@ -9,35 +9,20 @@ settings or options, or no such cottage.
 """
 
 import argparse
-import datetime
 import json
 import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import history
-from gites.calendar.config import SettingsError, load_settings
-from gites.calendar.db import configure_db, session_scope
+from gites.calendar.db import session_scope
 from gites.calendar.models import Hebergement
+from gites.calendar.scripts._cli import console_script, first_line, number_parser, parse_day
 
 PROG = "calendarHistory"
 
 
-def parse_day(value):
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date as YYYY-MM-DD") from None
-
-
-def parse_positive(value):
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if not 0 < number < 2**31:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
-    return number
+parse_positive = number_parser(2**31 - 1, "a positive whole number")
 
 
 def make_parser():
@@ -70,14 +55,8 @@ def describe(change):
     return f"{when}  #{change.id}  {what}  by {who}"
 
 
-def main(argv=None, out=print):
-    args = make_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
-    configure_db(settings.db_url)
+@console_script(PROG, make_parser)
+def main(args, settings, out=print):
     try:
         with session_scope() as session:
             if session.get(Hebergement, args.heb) is None:
@@ -87,7 +66,7 @@ def main(argv=None, out=print):
                 session, args.heb, since=args.since, day=args.day, limit=args.limit
             )
     except SQLAlchemyError as error:
-        print(f"{PROG}: database error: {str(error).splitlines()[0]}", file=sys.stderr)
+        print(f"{PROG}: database error: {first_line(error)}", file=sys.stderr)
         return 1
     if args.json:
         out(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=1))

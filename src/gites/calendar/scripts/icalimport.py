@@ -16,9 +16,9 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import clock, icalimport
-from gites.calendar.config import SettingsError, load_settings
 from gites.calendar.db import advisory_lock, configure_db, get_engine, session_scope
 from gites.calendar.logsafe import one_line
+from gites.calendar.scripts._cli import console_script, first_line
 from gites.calendar.scripts.activity import setup_logging
 
 PROG = "importIcalFeeds"
@@ -160,19 +160,14 @@ def do_remove(args, now):
 COMMANDS = {"run": do_run, "add": do_add, "list": do_list, "remove": do_remove}
 
 
-def main(argv=None):
-    args = make_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
+@console_script(PROG, make_parser, database=False)
+def main(args, settings):
     handler = setup_logging()
     try:
         configure_db(settings.db_url)
         return COMMANDS[args.command](args, clock.now())
     except SQLAlchemyError as error:
-        print(f"{PROG}: database error: {str(error).splitlines()[0]}", file=sys.stderr)
+        print(f"{PROG}: database error: {first_line(error)}", file=sys.stderr)
         return 1
     finally:
         logging.getLogger("gites.calendar").removeHandler(handler)

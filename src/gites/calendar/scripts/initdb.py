@@ -8,8 +8,9 @@ where it is missing.
 import argparse
 import sys
 
-from gites.calendar.config import SettingsError, load_settings, mask_url
+from gites.calendar.config import mask_url
 from gites.calendar.db import SchemaError, configure_db, create_schema, session_scope
+from gites.calendar.scripts._cli import EXIT_SETTINGS, settings_or_report
 
 
 def main(argv=None):
@@ -26,11 +27,9 @@ def main(argv=None):
         " unique index can be created",
     )
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"initCalendarDatabase: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_report("initCalendarDatabase")
+    if settings is None:
+        return EXIT_SETTINGS
     engine = configure_db(settings.db_url)
     try:
         done = create_schema(engine, remove_duplicates=args.remove_duplicates)

@@ -15,23 +15,14 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gites.calendar.config import SettingsError, load_settings
-from gites.calendar.db import configure_db, session_scope
+from gites.calendar.db import session_scope
 from gites.calendar.logsafe import one_line
 from gites.calendar.models import Proprio
+from gites.calendar.scripts._cli import console_script, first_line, number_parser
 
 PROG = "gitesCalendarOwnerLink"
 MAX_PK = 2**31 - 1
-
-
-def parse_pk(value):
-    try:
-        pk = int(value)
-    except ValueError:
-        pk = 0
-    if not 0 < pk <= MAX_PK:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a proprio number (pro_pk)")
-    return pk
+parse_pk = number_parser(MAX_PK, "a proprio number (pro_pk)")
 
 
 def make_parser():
@@ -46,16 +37,10 @@ def make_parser():
     return parser
 
 
-def main(argv=None, out=print):
+@console_script(PROG, make_parser)
+def main(args, settings, out=print):
     from gites.calendar.owners import all_links, remove_link, set_link
 
-    args = make_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
-    configure_db(settings.db_url)
     try:
         with session_scope() as session:
             if args.command == "list":
@@ -79,7 +64,7 @@ def main(argv=None, out=print):
             out(f"{one_line(args.member_id)}: link removed")
             return 0
     except SQLAlchemyError as error:
-        print(f"{PROG}: database error: {one_line(str(error).splitlines()[0])}", file=sys.stderr)
+        print(f"{PROG}: database error: {one_line(first_line(error))}", file=sys.stderr)
         return 1
 
 

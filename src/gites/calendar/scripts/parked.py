@@ -25,10 +25,11 @@ arguments or settings.
 import argparse
 import sys
 
-from gites.calendar.config import SettingsError, load_settings, mask_text, mask_url
+from gites.calendar.config import mask_text, mask_url
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import peek_cgt_id
 from gites.calendar.messaging.retry import one_line
+from gites.calendar.scripts._cli import console_script
 
 PROG = "parkedHubMessages"
 REPLAYED_HEADER = "x-gites-replayed"
@@ -149,13 +150,8 @@ def run(url, args, out):
         return 0
 
 
-def main(argv=None, out=print):
-    args = parse_args(argv)
-    try:
-        settings = load_settings(require_db=False)
-    except SettingsError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 2
+@console_script(PROG, parse_args=parse_args, require_db=False, database=False)
+def main(args, settings, out=print):
     url = topology.broker_url(settings)
     if not topology.is_amqp(url):
         print(f"{PROG}: needs RabbitMQ (AMQP_BROKER_URL); not {url}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""``addRange`` through the Zope publisher (SPEC §3), on SQLite and PostgreSQL.
+"""``addRange`` through the Zope publisher (docs/owner-pages.rst), on SQLite and PostgreSQL.
 
 Every refused request must leave the database as it was: no reservation
 row, no outbox row, the modification date unchanged.

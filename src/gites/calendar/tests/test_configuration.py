@@ -1,4 +1,4 @@
-"""The ``configuration`` form and calendarconfig's blocking history (SPEC §3)."""
+"""The ``configuration`` form and calendarconfig's blocking history (docs/owner-pages.rst)."""
 
 import datetime
 import re

@@ -1,4 +1,4 @@
-"""apply_hub_booking: SPEC §5 processing, order and duplicates, without a broker."""
+"""apply_hub_booking: docs/messaging.rst's processing, order and duplicates, no broker."""
 
 import datetime
 import random
@@ -150,7 +150,8 @@ class ApplyHubBatchTest(DatabaseTestCase):
     Random streams (fixed seeds) over two cottages sharing days, an unknown
     code, redeliveries and late older notifications, on top of owner rows;
     each applied (a) in random batches with apply_hub_batch, (b) one message
-    per transaction, and compared with (c) a model of SPEC §5 in Python.
+    per transaction, and compared with (c) a model of docs/messaging.rst's rules
+    in Python.
     """
 
     CODES = {"HAFF1": 10, "HAFF2": 11, "ZZZZ9": None}
@@ -172,7 +173,7 @@ class ApplyHubBatchTest(DatabaseTestCase):
         return arrivals
 
     def model(self, arrivals, owner_rows):
-        """SPEC §5, one message after the other, in arrival order."""
+        """docs/messaging.rst's rules, one message after the other, in arrival order."""
         state, applied, outcomes = dict(owner_rows), {}, []
         for b in arrivals:
             heb_pk = self.CODES[b.cgt_id]

@@ -21,6 +21,7 @@ TOP = pathlib.Path(__file__).resolve().parents[4]
 SCRIPT = TOP / "scripts" / "i18n.py"
 DOMAIN = "gites.calendar"
 
+# Texts the owner pages show word for word (docs/owner-pages.rst).
 SPEC_TEXTS = {
     "portlet_calendar_blocked": (
         "Votre calendrier est bloqué. Veuillez contacter les Gîtes de Wallonie."

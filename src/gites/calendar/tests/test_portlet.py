@@ -1,4 +1,4 @@
-"""The calendar-menu portlet in its three states (SPEC §3).
+"""The calendar-menu portlet in its three states (docs/owner-pages.rst).
 
 Active: a link per cottage, the monthly view, the configuration, the help.
 ``non actif``: no cottage links.  ``bloque``: the configuration link is

@@ -1,4 +1,4 @@
-"""Public calendars (SPEC §4): the queries and the anonymous views.
+"""Public calendars (docs/public-calendars.rst): the queries and the anonymous views.
 
 Every test runs on SQLite and on PostgreSQL.  "Today" is frozen on
 2030-03-10 through :mod:`gites.calendar.clock`.

@@ -1,4 +1,4 @@
-"""``reactivation-calendrier?key=K`` (SPEC §3), anonymous, by GET from the e-mail."""
+"""``reactivation-calendrier?key=K`` (docs/owner-pages.rst), anonymous, by GET from the e-mail."""
 
 import datetime
 from urllib.parse import quote

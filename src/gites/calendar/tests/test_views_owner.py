@@ -1,5 +1,5 @@
 """Owner pages on the calendar folder: month.html, multical.html,
-selectedDays, calendarInfo (SPEC §3), on SQLite and PostgreSQL.
+selectedDays, calendarInfo (docs/owner-pages.rst), on SQLite and PostgreSQL.
 
 The owner scenario (members, data, frozen clock) is in
 :mod:`gites.calendar.testing_fixtures`, shared by the other owner test modules.

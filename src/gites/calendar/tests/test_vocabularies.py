@@ -1,4 +1,4 @@
-"""Vocabularies proprio.hebergements and proprio.calendarconfig (SPEC §3)."""
+"""Vocabularies proprio.hebergements and proprio.calendarconfig (docs/owner-pages.rst)."""
 
 from plone.app.testing import login, logout
 from zope.component import getUtility
