@@ -11,10 +11,17 @@ Layers, small ones first (as plone.app.event stacks them):
 * ``GITES_CALENDAR_{INTEGRATION,FUNCTIONAL}_TESTING[_PG]`` -- Plone with the
   add-on installed, on one database or the other.
 
-A server that cannot be reached makes the tests that need it skip with the
-reason -- except under ``CI=true``, where the layer fails instead: CI must
+Every layer that brings an outside service -- the two databases here,
+RabbitMQ (:mod:`gites.calendar.testing_amqp`), Chromium
+(:mod:`gites.calendar.testing_browser`) -- is a :class:`ServiceLayer`: a
+service that cannot be used makes the tests that need it skip with the
+reason, except under ``CI=true``, where the layer fails instead: CI must
 never pass by skipping.  Tests derive from :class:`DatabaseTestCase` (or
-call :func:`require_layer`) to get that behaviour.
+call :func:`require_layer`) to get that behaviour, whichever services their
+layer stacks.  (The SMTP and HTTP servers of :mod:`gites.calendar.testing_smtp`
+and :mod:`gites.calendar.testing_http` run in the test process, started by
+the test: nothing outside can be missing, and a server that does not start
+is a test error.)
 """
 
 import contextlib
@@ -49,47 +56,86 @@ def in_ci():
 
 
 class ServiceUnavailable(Exception):
-    pass
+    """Raised by :meth:`ServiceLayer.start_service`: the service cannot be used (the reason)."""
 
 
-class DatabaseLayer(Layer):
-    """A fresh database holding the package's schema."""
+class ServiceLayer(Layer):
+    """The base of every layer that brings an outside service.
 
-    backend = None
+    A subclass names its ``service`` and fills in the hooks:
+    :meth:`start_service` (raises :class:`ServiceUnavailable` with the
+    reason when the service cannot be used), :meth:`stop_service` and
+    :meth:`reset_service` (before each test); none of them runs for a
+    service that did not start.  The layer's resource
+    ``<service>_unavailable`` is ``None`` or the reason, and
+    :func:`require_layer` reads it for every service layer a test stacks.
+    Under ``CI=true`` a service that cannot be used fails the layer instead.
+    """
+
+    service = None
+
+    @property
+    def unavailable_key(self):
+        return f"{self.service}_unavailable"
 
     def setUp(self):
-        self["db_unavailable"] = None
+        self[self.unavailable_key] = None
         try:
-            url = self.create_database()
+            self.start_service()
         except ServiceUnavailable as error:
+            reason = f"{self.__name__}: {error}"
             if in_ci():
-                raise RuntimeError(f"{self.__name__}: {error} (CI=true: not skipping)") from None
-            self["db_unavailable"] = str(error)
-            return
+                raise RuntimeError(f"{reason} (CI=true: not skipping)") from None
+            self[self.unavailable_key] = reason
+
+    def tearDown(self):
+        if self[self.unavailable_key] is None:
+            self.stop_service()
+        del self[self.unavailable_key]
+
+    def testSetUp(self):
+        if self[self.unavailable_key] is None:
+            self.reset_service()
+
+    def start_service(self):
+        raise NotImplementedError
+
+    def stop_service(self):
+        pass
+
+    def reset_service(self):
+        pass
+
+
+class DatabaseLayer(ServiceLayer):
+    """A fresh database holding the package's schema."""
+
+    service = "db"
+    backend = None
+
+    def start_service(self):
+        url = self.create_database()
         self["db_url"] = url
         self["engine"] = db.make_engine(url)
         db_schema.create_schema(self["engine"])
 
-    def tearDown(self):
-        if self["db_unavailable"] is None:
-            self["engine"].dispose()
-            self.drop_database()
-            del self["engine"]
-            del self["db_url"]
-        del self["db_unavailable"]
+    def stop_service(self):
+        self["engine"].dispose()
+        self.drop_database()
+        del self["engine"]
+        del self["db_url"]
 
-    def testSetUp(self):
+    def reset_service(self):
         # Registered per test, in whatever registry is current (Plone's
         # sandboxes stack and pop their own).
-        if self["db_unavailable"] is None:
-            db.register_engine(self["engine"])
-            empty_tables(self["engine"])
-            # Emptied without notifications: no state kept from a test before.
-            from gites.calendar.domain.visibility import _STATE_CACHES
+        db.register_engine(self["engine"])
+        empty_tables(self["engine"])
+        # Emptied without notifications: no state kept from a test before.
+        from gites.calendar.domain.visibility import _STATE_CACHES
 
-            cache = _STATE_CACHES.get(db.get_read_engine())
-            if cache is not None:
-                cache.drop()
+        cache = _STATE_CACHES.get(db.get_read_engine())
+        if cache is not None:
+            cache.drop()
 
     def create_database(self):
         raise NotImplementedError
@@ -152,14 +198,21 @@ POSTGRES_DB = PostgreSQLLayer(name="gites.calendar:PostgreSQL")
 DATABASES = (SQLITE_DB, POSTGRES_DB)
 
 
+def service_layers(layer):
+    """The :class:`ServiceLayer` instances among ``layer`` and its bases."""
+    order = getattr(layer, "baseResolutionOrder", ())  # a plone.testing layer, or not
+    return [each for each in order if isinstance(each, ServiceLayer)]
+
+
 def require_layer(testcase):
-    """Skip (outside CI) when the layer's service is not there."""
-    for key in ("db_unavailable", "amqp_unavailable"):
-        try:
-            reason = testcase.layer[key]
-        except KeyError:
-            continue
+    """Skip the test when a service its layer stacks cannot be used; under
+    ``CI=true`` fail it instead (the layer has failed already, but a test
+    must never pass by skipping)."""
+    for service in service_layers(getattr(testcase, "layer", None)):
+        reason = service.get(service.unavailable_key)
         if reason:
+            if in_ci():
+                raise RuntimeError(f"{reason} (CI=true: not skipping)")
             raise unittest.SkipTest(reason)
 
 

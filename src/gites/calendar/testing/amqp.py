@@ -4,8 +4,9 @@
 named by ``GITES_TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/``)
 with ``rabbitmqctl add_vhost`` + ``set_permissions``, deletes it at tearDown,
 and deletes the queues in it before each test.  It exposes
-``layer['amqp_url']`` and ``layer['amqp_vhost']``.  An unreachable broker (or
-no ``rabbitmqctl``) sets ``layer['amqp_unavailable']`` to the reason, so the
+``layer['amqp_url']`` and ``layer['amqp_vhost']``.  A service layer
+(:class:`gites.calendar.testing.ServiceLayer`): an unreachable broker (or no
+``rabbitmqctl``) sets ``layer['amqp_unavailable']`` to the reason, so the
 tests skip -- except under ``CI=true``, where setUp fails.
 
 ``DAEMON_PG`` = PostgreSQL + RabbitMQ, for the daemon and relay tests.
@@ -23,10 +24,10 @@ from plone.testing import Layer
 from gites.calendar.testing import (
     POSTGRES_DB,
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    in_ci,
+    ServiceLayer,
+    ServiceUnavailable,
 )
+from gites.calendar.testing.fixtures import seed_cottages
 
 DEFAULT_TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -81,9 +82,10 @@ def list_queues(vhost):
     return queues
 
 
-class RabbitMQLayer(Layer):
-    def setUp(self):
-        self["amqp_unavailable"] = None
+class RabbitMQLayer(ServiceLayer):
+    service = "amqp"
+
+    def start_service(self):
         server = os.environ.get("GITES_TEST_AMQP_URL") or DEFAULT_TEST_AMQP_URL
         parts = urlsplit(server)
         self.vhost = f"gites_calendar_test_{os.getpid()}"
@@ -96,25 +98,20 @@ class RabbitMQLayer(Layer):
                 "set_permissions", "-p", self.vhost, parts.username or "guest", ".*", ".*", ".*"
             )
         except (OSError, subprocess.SubprocessError) as error:
-            reason = f"RabbitMQ at {parts.hostname}:{parts.port or 5672} is not usable: {error}"
-            if in_ci():
-                raise RuntimeError(f"{reason} (CI=true: not skipping)") from None
-            self["amqp_unavailable"] = reason
-            return
+            raise ServiceUnavailable(
+                f"RabbitMQ at {parts.hostname}:{parts.port or 5672} is not usable: {error}"
+            ) from None
         base = server.split("://", 1)[0] + "://" + parts.netloc
         self["amqp_vhost"] = self.vhost
         self["amqp_url"] = f"{base}/{quote(self.vhost, safe='')}"
 
-    def tearDown(self):
-        if self["amqp_unavailable"] is None:
-            rabbitmqctl("delete_vhost", self.vhost, check=False)
-            del self["amqp_url"]
-            del self["amqp_vhost"]
-        del self["amqp_unavailable"]
+    def stop_service(self):
+        rabbitmqctl("delete_vhost", self.vhost, check=False)
+        del self["amqp_url"]
+        del self["amqp_vhost"]
 
-    def testSetUp(self):
-        if self["amqp_unavailable"] is None:
-            self.delete_queues()
+    def reset_service(self):
+        self.delete_queues()
 
     def delete_queues(self):
         """Delete the queues tests use (AMQP: rabbitmqctl takes seconds per call)."""
@@ -405,24 +402,29 @@ def publish_messages(url, messages):
             producer.publish(body, routing_key="gdw", delivery_mode=2, retry=False, **options)
 
 
-class RunningDaemonTestCase(DatabaseTestCase):
+class BrokerTestCase(DatabaseTestCase):
+    """PostgreSQL and RabbitMQ; ``self.url`` / ``self.vhost`` the test vhost;
+    proprio 1 and its ``cottages`` ({heb_pk: CGT code}) seeded."""
+
+    layer = DAEMON_PG
+    cottages = {10: "HAFF1234"}
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.layer["amqp_url"]
+        self.vhost = self.layer["amqp_vhost"]
+        seed_cottages(self.cottages)
+
+
+class RunningDaemonTestCase(BrokerTestCase):
     """One proprio, cottage 10 ``HAFF1234``, and the daemon running as ops run
     it (a subprocess, no relay), consuming the hub queue when a test starts.
     ``self.pid`` is its process id; ``self.url`` / ``self.vhost`` the broker."""
 
-    layer = DAEMON_PG
-
     def setUp(self):
         super().setUp()
-        from gites.calendar.db import session as db
         from gites.calendar.messaging import topology
 
-        self.url = self.layer["amqp_url"]
-        self.vhost = self.layer["amqp_vhost"]
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
         self.daemon = daemon_process(self.layer["db_url"], self.url, "--no-relay")
         self.addCleanup(self.stop_daemon)
         consuming = wait_until(

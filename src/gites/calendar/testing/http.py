@@ -194,6 +194,14 @@ def allow_networks(value):
         yield
 
 
+def serve_feeds(testcase, allowed="127.0.0.1/32"):
+    """A :class:`FeedServer` for the test, the fetcher allowed to reach
+    ``allowed`` (GITES_ICAL_ALLOWED_NETWORKS)."""
+    server = testcase.enterContext(FeedServer())
+    testcase.enterContext(allow_networks(allowed))
+    return server
+
+
 def ipv6_loopback_available():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:

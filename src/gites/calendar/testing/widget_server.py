@@ -15,9 +15,10 @@ import pathlib
 import threading
 import urllib.parse
 
+from gites.calendar import browser
 from gites.calendar.clock import add_months
 
-STATIC_DIR = pathlib.Path(__file__).resolve().parent.parent / "browser" / "static"
+STATIC_DIR = pathlib.Path(browser.__file__).resolve().parent / "static"
 TODAY = "2027-03-10"
 AUTHENTICATOR = "s3cr3t-token"
 TYPES = ("loue", "indisp", "libre")

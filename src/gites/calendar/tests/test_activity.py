@@ -5,15 +5,12 @@ settings in the environment) and once as the installed console script.
 Mails are received by :class:`gites.calendar.testing_smtp.SmtpServer`.
 """
 
-import contextlib
 import datetime
-import io
 import os
 import pathlib
 import subprocess
 import sys
 import unittest
-from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
@@ -37,6 +34,7 @@ from gites.calendar.testing import (
     db_layers,
     on_both_databases,
 )
+from gites.calendar.testing.fixtures import run_console_script
 from gites.calendar.testing.smtp import REJECT, TEMPFAIL, SmtpServer, free_port
 
 TODAY = datetime.date(2030, 6, 15)
@@ -120,19 +118,7 @@ class ActivityCase(DatabaseTestCase):
 
     def run_script(self, *args, env=None):
         """main(args) with the settings in the environment: (status, out, err)."""
-        out, err = io.StringIO(), io.StringIO()
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("GITES_")}
-        environ.update(env or self.environ())
-        with (
-            mock.patch.dict(os.environ, environ, clear=True),
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-        ):
-            try:
-                status = main(list(args))
-            except SystemExit as exit_:  # argparse
-                status = exit_.code
-        return status, out.getvalue(), err.getvalue()
+        return run_console_script(main, args, env or self.environ())
 
     def session(self):
         session = db.new_session()

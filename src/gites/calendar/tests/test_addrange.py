@@ -6,18 +6,14 @@ row, no outbox row, the modification date unchanged.
 
 import datetime
 import json
-import re
 from urllib.parse import urlencode
 
 from plone import api
 from plone.testing.zope import Browser
-from sqlalchemy import func, select
 import transaction
 
-from gites.calendar.db import session as db
-from gites.calendar.db.models import Hebergement, OutboxMessage, Reservation
-from gites.calendar.testing import DatabaseTestCase, functional_layers, on_both_databases
-from gites.calendar.tests.test_views_owner import (
+from gites.calendar.testing import functional_layers, on_both_databases
+from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,
     HIDDEN_HEB,
@@ -28,82 +24,8 @@ from gites.calendar.tests.test_views_owner import (
     OWNER_PK,
     PASSWORD,
     PLAIN_HEB,
-    ShortMessages,
-    create_members,
-    freeze_clock,
-    seed,
-    site_in_french,
+    OwnerFunctionalTestCase,
 )
-
-TOKEN_RE = re.compile(r'data-authenticator="([0-9a-f]+)"')
-
-
-class OwnerFunctionalTestCase(ShortMessages, DatabaseTestCase):
-    """Members and data committed, so that the publisher sees them."""
-
-    def setUp(self):
-        super().setUp()
-        self.app = self.layer["app"]
-        self.portal = self.layer["portal"]
-        self.calendar_url = self.portal["zone-membre"]["calendrier"].absolute_url()
-        freeze_clock(self)
-        site_in_french()
-        create_members(self.portal)
-        seed(db.get_session())
-        transaction.commit()
-
-    def browser(self, username=None):
-        browser = Browser(self.app)
-        browser.handleErrors = True
-        browser.raiseHttpErrors = False
-        browser.addHeader("Accept-Language", "fr")
-        if username:
-            browser.addHeader("Authorization", f"Basic {username}:{PASSWORD}")
-        return browser
-
-    def token(self, browser, heb_pk=CGT_HEB):
-        browser.open(f"{self.calendar_url}/month.html?pk={heb_pk}")
-        self.assertEqual(browser.headers["status"], "200 OK")
-        return TOKEN_RE.search(browser.contents).group(1)
-
-    def post(self, browser, data, view="addRange"):
-        browser.post(f"{self.calendar_url}/{view}", urlencode(data))
-        return int(browser.headers["status"].split()[0]), browser.contents
-
-    def fresh(self):
-        """A session outside the Zope transaction, on a new snapshot: committed state only."""
-        session = getattr(self, "_fresh_session", None)
-        if session is None:
-            session = self._fresh_session = db.new_session()
-            self.addCleanup(session.close)
-        session.rollback()
-        session.expire_all()
-        return session
-
-    def rows(self, heb_pk=None):
-        query = select(
-            Reservation.heb_fk, Reservation.res_date, Reservation.res_type, Reservation.pro_fk
-        )
-        if heb_pk is not None:
-            query = query.where(Reservation.heb_fk == heb_pk)
-        return [
-            (heb, day.date(), kind, pro)
-            for heb, day, kind, pro in self.fresh().execute(
-                query.order_by(Reservation.heb_fk, Reservation.res_date)
-            )
-        ]
-
-    def outbox(self):
-        return list(self.fresh().scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-    def modified(self, heb_pk):
-        return self.fresh().get(Hebergement, heb_pk).heb_calendrier_proprio_date_maj
-
-    def assert_nothing_written(self):
-        self.assertEqual(self.rows(), [])
-        self.assertEqual(self.outbox(), [])
-        self.assertEqual(self.modified(CGT_HEB), datetime.date(2030, 5, 2))
-        self.assertEqual(self.fresh().scalar(select(func.count()).select_from(OutboxMessage)), 0)
 
 
 @on_both_databases(functional_layers())

@@ -13,11 +13,10 @@ from gites.calendar.messaging.batch import BatchApplier, Pending
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.testing import (
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
     db_layers,
     on_both_databases,
 )
+from gites.calendar.testing.fixtures import seed_cottages
 
 NOW = datetime.datetime(2031, 5, 10, 14, 30)
 D = datetime.date
@@ -33,10 +32,7 @@ def item(notf_id, cgt="HAFF1234"):
 class BatchApplierTest(DatabaseTestCase):
     def setUp(self):
         super().setUp()
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
+        seed_cottages()
         self.logged = []
         self.applier = BatchApplier(lambda level, msg, *args: self.logged.append(msg % args), 3)
 

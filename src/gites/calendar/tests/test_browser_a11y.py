@@ -20,17 +20,15 @@ The server's day is frozen on Monday 2031-05-12, as in test_browser_e2e.
 import datetime
 import json
 import re
-from unittest import mock
 
-from plone import api
 from sqlalchemy import update
 import transaction
 
 from gites.calendar.db import session as db
-from gites.calendar.db.models import ACTIF, BLOQUE, Hebergement, Reservation
-from gites.calendar.domain.demo import MEMBERS, load_demo
-from gites.calendar.testing import site_in_french, site_in_language
+from gites.calendar.db.models import ACTIF, BLOQUE, Hebergement
+from gites.calendar.testing import site_in_language
 from gites.calendar.testing.browser import AXE_JS, BrowserTestCase
+from gites.calendar.testing.fixtures import add_legacy_days, demo_site
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -86,16 +84,7 @@ class OwnerPagesTestCase(BrowserTestCase):
 
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
-        load_demo(db.get_session(), today=TODAY)
-        portal = self.layer["portal"]
-        site_in_french()
-        for login, password, pro_pk in MEMBERS:
-            portal.acl_users._doAddUser(login, password, ["Member"], [])
-            api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})
-        transaction.commit()
+        demo_site(self, NOW)
         self.held = []  # requests kept waiting by hold()
 
     # -- axe ---------------------------------------------------------------
@@ -265,17 +254,7 @@ class AxeTestCase(OwnerPagesTestCase):
     def test_extern_calendar(self):
         from playwright.sync_api import expect
 
-        with db.session_scope() as session:
-            for day, kind in (("2031-05-02", "loue"), ("2031-05-13", "indisp")):
-                session.add(
-                    Reservation(
-                        res_date=datetime.datetime.fromisoformat(day),
-                        res_type=kind,
-                        heb_fk=HEB_PK,
-                        pro_fk=None,
-                        res_date_cre=NOW,
-                    )
-                )
+        add_legacy_days(HEB_PK, (("2031-05-02", "loue"), ("2031-05-13", "indisp")), NOW)
         self.goto(f"extern-calendar?pk={HEB_PK}", ".gites-calendar [data-date]")
         self.settle()
         expect(self.day("2031-05-13")).to_have_class(has_word("is-busy"))

@@ -15,17 +15,13 @@ import datetime
 import http.server
 import re
 import threading
-from unittest import mock
 
-from plone import api
 from sqlalchemy import select
-import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import Reservation
-from gites.calendar.domain.demo import MEMBERS, load_demo
-from gites.calendar.testing import site_in_french
 from gites.calendar.testing.browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing.fixtures import add_legacy_days, demo_site
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -79,18 +75,7 @@ def stored_rows():
 class CalendarEndToEndTestCase(BrowserTestCase):
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
-        load_demo(db.get_session(), today=TODAY)
-        # As tools/create_site.py does for `make run`: the demo passwords
-        # are shorter than Plone's password policy, so not through api.user.
-        portal = self.layer["portal"]
-        site_in_french()  # as create_site.py makes it: the widget speaks French
-        for login, password, pro_pk in MEMBERS:
-            portal.acl_users._doAddUser(login, password, ["Member"], [])
-            api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})
-        transaction.commit()
+        demo_site(self, NOW)  # in French, as create_site.py makes it: the widget speaks French
 
     # -- helpers -----------------------------------------------------------
 
@@ -203,21 +188,9 @@ class CalendarEndToEndTestCase(BrowserTestCase):
             expect(self.day(date)).not_to_have_class(has_class("is-indisp"))
 
     def test_extern_calendar_in_a_frame_of_another_site(self):
-        with db.session_scope() as session:
-            for day, kind in (
-                ("2031-05-12", "loue"),
-                ("2031-05-13", "indisp"),
-                ("2031-04-30", "loue"),
-            ):
-                session.add(
-                    Reservation(
-                        res_date=datetime.datetime.fromisoformat(day),
-                        res_type=kind,
-                        heb_fk=HEB_PK,
-                        pro_fk=None,
-                        res_date_cre=NOW,
-                    )
-                )
+        add_legacy_days(
+            HEB_PK, (("2031-05-12", "loue"), ("2031-05-13", "indisp"), ("2031-04-30", "loue")), NOW
+        )
         # A page of another origin (another port) frames the public calendar:
         # X-Frame-Options SAMEORIGIN would leave this frame empty.
         frame_url = self.url(f"extern-calendar?pk={HEB_PK}")

@@ -22,8 +22,13 @@ import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.domain.reservations import days
-from gites.calendar.testing import GITES_CALENDAR_FIXTURE, POSTGRES_DB, DatabaseTestCase
-from gites.calendar.tests.test_views_owner import (
+from gites.calendar.testing import (
+    GITES_CALENDAR_FIXTURE,
+    POSTGRES_DB,
+    DatabaseTestCase,
+    site_in_french,
+)
+from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,
     OWNER,
@@ -31,7 +36,6 @@ from gites.calendar.tests.test_views_owner import (
     create_members,
     freeze_clock,
     seed,
-    site_in_french,
 )
 
 

@@ -34,6 +34,7 @@ from gites.calendar.testing import (
     settle_state_cache,
     wait_for_state_cache,
 )
+from gites.calendar.testing.fixtures import freeze_clock
 
 NOW = datetime.datetime(2030, 3, 10, 9, 0)
 OWNER_1 = Origin(OWNER, 1)
@@ -72,9 +73,7 @@ class ConditionalTestCase(DatabaseTestCase):
             replace_days(session, heb_pk, [day("2030-04-02")], "indisp", 1, NOW, OWNER_1)
         transaction.commit()
         settle_state_cache(db.get_read_engine(), generation)
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
+        freeze_clock(self, NOW)
 
     def get(self, path, etag=None, **headers):
         """(status, body, headers) of one request (a new Browser each time:

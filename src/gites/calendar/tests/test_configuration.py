@@ -12,8 +12,7 @@ from gites.calendar.testing import (
     integration_layers,
     on_both_databases,
 )
-from gites.calendar.tests.test_addrange import OwnerFunctionalTestCase
-from gites.calendar.tests.test_views_owner import (
+from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,
     HIDDEN_HEB,
@@ -22,6 +21,7 @@ from gites.calendar.tests.test_views_owner import (
     OWNER,
     OWNER_PK,
     PLAIN_HEB,
+    OwnerFunctionalTestCase,
     OwnerIntegrationTestCase,
     freeze_clock,
 )

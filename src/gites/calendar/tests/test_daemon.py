@@ -17,9 +17,8 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement, HubApplied
 from gites.calendar.domain.reservations import busy_days, days
 from gites.calendar.messaging import consumer, topology
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
 from gites.calendar.testing.amqp import (
-    DAEMON_PG,
+    BrokerTestCase,
     ConsumerThread,
     broker_start,
     broker_stop,
@@ -82,18 +81,8 @@ def bodies(messages, fmt="pickle"):
     ]
 
 
-class DaemonTestBase(DatabaseTestCase):
-    layer = DAEMON_PG
-
-    def setUp(self):
-        super().setUp()
-        self.url = self.layer["amqp_url"]
-        self.vhost = self.layer["amqp_vhost"]
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            for heb_pk, cgt in COTTAGES.items():
-                add_cottage(session, heb_pk, 1, cgt=cgt)
+class DaemonTestBase(BrokerTestCase):
+    cottages = COTTAGES
 
     def assert_final_state(self, messages):
         for heb_pk in COTTAGES:

@@ -1,9 +1,6 @@
 """exportCalendarEvents: merged, ordered ranges written to the outbox."""
 
-import contextlib
 import datetime
-import io
-import os
 import random
 import unittest
 from unittest import mock
@@ -24,6 +21,7 @@ from gites.calendar.testing import (
     on_both_databases,
 )
 from gites.calendar.testing.amqp import DAEMON_PG
+from gites.calendar.testing.fixtures import run_console_script
 
 TODAY = datetime.date(2030, 6, 15)
 NOW = datetime.datetime(2030, 6, 15, 9, 30)
@@ -144,20 +142,7 @@ class TestExport(DatabaseTestCase):
         super().tearDown()
 
     def run_script(self, *args):
-        out, err = io.StringIO(), io.StringIO()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GITES_")}
-        env["GITES_DB_URL"] = self.layer["db_url"]
-        with (
-            mock.patch.dict(os.environ, env, clear=True),
-            mock.patch("gites.calendar.clock.now", return_value=NOW),
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-        ):
-            try:
-                status = main(list(args))
-            except SystemExit as exit_:
-                status = exit_.code
-        return status, out.getvalue(), err.getvalue()
+        return run_console_script(main, args, {"GITES_DB_URL": self.layer["db_url"]}, NOW)
 
     def outbox(self):
         with db.session_scope() as s:

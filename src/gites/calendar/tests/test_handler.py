@@ -13,11 +13,10 @@ from gites.calendar.messaging import handler
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.testing import (
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
     db_layers,
     on_both_databases,
 )
+from gites.calendar.testing.fixtures import seed_cottages
 
 OWNER_1 = Origin(OWNER, 1)
 NOW = datetime.datetime(2031, 5, 10, 14, 30)
@@ -26,15 +25,6 @@ D = datetime.date
 
 def booking(kind, start, end, notf_id, cgt="HAFF1234"):
     return HubBooking(booking_type=kind, cgt_id=cgt, start=start, end=end, notf_id=notf_id)
-
-
-def seed_cottages(codes):
-    """Proprio 1 with a cottage per {heb_pk: CGT code}, last updated 2020-01-01."""
-    with db.session_scope() as session:
-        add_proprio(session, 1)
-        session.flush()
-        for heb_pk, cgt in codes.items():
-            add_cottage(session, heb_pk, 1, cgt=cgt, updated=D(2020, 1, 1))
 
 
 @on_both_databases(db_layers())

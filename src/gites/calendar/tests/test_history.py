@@ -27,6 +27,7 @@ from gites.calendar.testing import (
     db_layers,
     on_both_databases,
 )
+from gites.calendar.testing.fixtures import seed_cottages
 
 NOW = datetime.datetime(2030, 5, 10, 14, 30)
 TODAY = NOW.date()
@@ -254,10 +255,7 @@ class TestProvenanceModel(HistoryCase):
         from gites.calendar.testing import empty_tables
 
         empty_tables(db.get_engine())
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt=CGT)
+        seed_cottages({10: CGT})
         state = {}  # day -> (type, origin) of the change that last changed it
         newest_hub = {}  # day -> highest notf_id applied over it (the hub's guard)
         ids = rng.sample(range(1000, 2000), 40)

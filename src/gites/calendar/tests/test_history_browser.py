@@ -7,19 +7,15 @@ to another owner.  The server's day is frozen on Monday 2031-05-12.
 """
 
 import datetime
-from unittest import mock
-
-import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement
 from gites.calendar.domain import activity
-from gites.calendar.domain.demo import MEMBERS, load_demo
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_booking
-from gites.calendar.testing import site_in_language
 from gites.calendar.testing.browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
+from gites.calendar.testing.fixtures import demo_site
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()
@@ -33,15 +29,7 @@ class HistoryBrowserCase(BrowserTestCase):
 
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
-        load_demo(db.get_session(), today=TODAY)
-        portal = self.layer["portal"]
-        site_in_language(self.language)
-        for login, password, _pro_pk in MEMBERS:
-            portal.acl_users._doAddUser(login, password, ["Member"], [])
-        transaction.commit()
+        demo_site(self, NOW, self.language, member_pks=False)
         # An owner's range (by proprio 1), then a hub notification.
         with db.session_scope() as session:
             heb = session.get(Hebergement, HEB_PK)

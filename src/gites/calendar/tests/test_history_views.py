@@ -2,11 +2,9 @@
 
 import datetime
 import json
-from unittest import mock
 
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME, SITE_OWNER_PASSWORD
-from plone.testing.zope import Browser
 import transaction
 
 from gites.calendar.db import session as db
@@ -24,6 +22,7 @@ from gites.calendar.testing import (
     on_both_databases,
     site_in_french,
 )
+from gites.calendar.testing.fixtures import freeze_clock, publisher_browser
 
 PASSWORD = "a-long-test-password-1"
 NOW = datetime.datetime(2030, 6, 15, 10, 30)
@@ -38,9 +37,7 @@ class TestHistoryViews(DatabaseTestCase):
         self.app = self.layer["app"]
         portal = self.layer["portal"]
         self.calendar_url = portal["zone-membre"]["calendrier"].absolute_url()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
+        freeze_clock(self, NOW)
         site_in_french()
         session = db.get_session()
         add_proprio(session, 10)
@@ -73,13 +70,7 @@ class TestHistoryViews(DatabaseTestCase):
             activity.block_cottages(session, 10, NOW.date(), NOW + datetime.timedelta(hours=2))
 
     def browser(self, username=None, password=PASSWORD):
-        browser = Browser(self.app)
-        browser.handleErrors = True
-        browser.raiseHttpErrors = False
-        browser.addHeader("Accept-Language", "fr")
-        if username:
-            browser.addHeader("Authorization", f"Basic {username}:{password}")
-        return browser
+        return publisher_browser(self.app, username, password)
 
     def status(self, browser):
         return int(browser.headers["status"].split()[0])

@@ -20,8 +20,14 @@ from gites.calendar.testing import (
     functional_layers,
     on_both_databases,
 )
-from gites.calendar.tests.test_addrange import OwnerFunctionalTestCase
-from gites.calendar.tests.test_views_owner import CGT_HEB, OTHER, OTHER_HEB, OWNER, PLAIN_HEB
+from gites.calendar.testing.fixtures import (
+    CGT_HEB,
+    OTHER,
+    OTHER_HEB,
+    OWNER,
+    PLAIN_HEB,
+    OwnerFunctionalTestCase,
+)
 
 TODAY = datetime.date(2030, 6, 15)
 NOW = datetime.datetime(2030, 6, 15, 10, 30)

@@ -12,7 +12,6 @@ from unittest import mock
 from urllib.parse import urlencode
 
 from plone import api
-from plone.testing.zope import Browser
 from sqlalchemy import select
 import transaction
 
@@ -27,7 +26,8 @@ from gites.calendar.testing import (
     link_member,
     on_both_databases,
 )
-from gites.calendar.testing.http import FeedServer, allow_networks
+from gites.calendar.testing.fixtures import freeze_clock, publisher_browser
+from gites.calendar.testing.http import serve_feeds
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 30)
@@ -49,14 +49,8 @@ class TestIcalFeedsPage(DatabaseTestCase):
         self.app = self.layer["app"]
         self.portal = self.layer["portal"]
         self.calendar_url = self.portal["zone-membre"]["calendrier"].absolute_url()
-        patcher = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        self.server = FeedServer().__enter__()
-        self.addCleanup(self.server.__exit__, None, None, None)
-        env = allow_networks("127.0.0.1/32")
-        env.__enter__()
-        self.addCleanup(env.__exit__, None, None, None)
+        freeze_clock(self, NOW)
+        self.server = serve_feeds(self)
         self.server.route("/airbnb.ics", (DATA / "airbnb.ics").read_bytes())
         session = db.get_session()
         for username, pk in (("feedowner", 30), ("feedother", 40)):
@@ -72,12 +66,7 @@ class TestIcalFeedsPage(DatabaseTestCase):
         transaction.commit()
 
     def browser(self, username):
-        browser = Browser(self.app)
-        browser.handleErrors = True
-        browser.raiseHttpErrors = False
-        browser.addHeader("Accept-Language", "en")
-        browser.addHeader("Authorization", f"Basic {username}:{PASSWORD}")
-        return browser
+        return publisher_browser(self.app, username, PASSWORD, language="en")
 
     def page(self, browser, heb=HEB):
         browser.open(f"{self.calendar_url}/month.html?pk={heb}")

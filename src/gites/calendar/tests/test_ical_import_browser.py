@@ -9,7 +9,6 @@ the outbox.  The server's day is frozen on Monday 2031-05-12.
 
 import datetime
 import re
-from unittest import mock
 
 from sqlalchemy import select
 import transaction
@@ -20,7 +19,8 @@ from gites.calendar.domain import history
 from gites.calendar.domain.demo import MEMBERS, load_demo
 from gites.calendar.testing import site_in_french
 from gites.calendar.testing.browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
-from gites.calendar.testing.http import FeedServer, airbnb_feed, allow_networks
+from gites.calendar.testing.fixtures import freeze_clock
+from gites.calendar.testing.http import airbnb_feed, serve_feeds
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 HEB_PK = 1  # proprio 1 ("proprio"), CGT code HAFF1234
@@ -34,14 +34,8 @@ def has_class(name):
 class IcalImportBrowserTest(BrowserTestCase):
     def setUp(self):
         super().setUp()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
-        env = allow_networks("127.0.0.1/32")
-        env.__enter__()
-        self.addCleanup(env.__exit__, None, None, None)
-        self.feeds = FeedServer().__enter__()
-        self.addCleanup(self.feeds.__exit__, None, None, None)
+        freeze_clock(self, NOW)
+        self.feeds = serve_feeds(self)
         self.feeds.route(
             "/calendar/ical/4242.ics",
             airbnb_feed(

@@ -5,13 +5,9 @@ through (``GITES_ICAL_ALLOWED_NETWORKS=127.0.0.1/32``); dates are frozen on
 2030-06-15.
 """
 
-import contextlib
 import datetime
 import functools
-import io
-import os
 import pathlib
-from unittest import mock
 
 from sqlalchemy import func, select
 
@@ -37,13 +33,12 @@ from gites.calendar.domain.reservations import (
 from gites.calendar.scripts.import_ical_feeds import main
 from gites.calendar.testing import (
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
     db_layers,
     on_both_databases,
 )
-from gites.calendar.testing.http import FeedServer, allow_networks
+from gites.calendar.testing.fixtures import run_console_script, seed_cottages
 from gites.calendar.testing.http import airbnb_feed as feed_of
+from gites.calendar.testing.http import serve_feeds
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 0)
@@ -64,16 +59,8 @@ def span(first, last, kind):
 class TestImport(DatabaseTestCase):
     def setUp(self):
         super().setUp()
-        self.server = FeedServer().__enter__()
-        self.addCleanup(self.server.__exit__, None, None, None)
-        env = allow_networks("127.0.0.1/32")
-        env.__enter__()
-        self.addCleanup(env.__exit__, None, None, None)
-        with db.session_scope() as session:
-            add_proprio(session, OWNER)
-            session.flush()
-            add_cottage(session, HEB, OWNER, cgt="CGT-5")
-            add_cottage(session, OTHER_HEB, OWNER, cgt="CGT-6")
+        self.server = serve_feeds(self)
+        seed_cottages({HEB: "CGT-5", OTHER_HEB: "CGT-6"}, pro_pk=OWNER)
 
     # helpers
 
@@ -350,27 +337,16 @@ class TestImport(DatabaseTestCase):
     # the script
 
     def script(self, *args, now=NOW):
-        out, err = io.StringIO(), io.StringIO()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GITES_")}
-        env.update(
-            GITES_DB_URL=self.layer["db_url"],
-            GITES_SITE_URL="https://www.gitesdewallonie.be",
-            GITES_ICAL_ALLOWED_NETWORKS="127.0.0.1/32",
-        )
-        with (
-            mock.patch.dict(os.environ, env, clear=True),
-            mock.patch("gites.calendar.clock.now", return_value=now),
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-        ):
-            try:
-                status = main(list(args))
-            except SystemExit as exit_:
-                status = exit_.code
-            finally:
-                db.get_engine().dispose()
-                db.register_engine(self.layer["engine"])
-        return status, out.getvalue(), err.getvalue()
+        env = {
+            "GITES_DB_URL": self.layer["db_url"],
+            "GITES_SITE_URL": "https://www.gitesdewallonie.be",
+            "GITES_ICAL_ALLOWED_NETWORKS": "127.0.0.1/32",
+        }
+        try:
+            return run_console_script(main, args, env, now)
+        finally:
+            db.get_engine().dispose()
+            db.register_engine(self.layer["engine"])
 
     def test_script_add_list_run_remove(self):
         self.server.route("/airbnb.ics", (DATA / "airbnb.ics").read_bytes())

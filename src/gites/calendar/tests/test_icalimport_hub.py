@@ -14,9 +14,10 @@ from gites.calendar.db.models import OutboxMessage
 from gites.calendar.domain import ical_import
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import OutboxRelay
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.amqp import DAEMON_PG, bind_queue, get_all, wait_until
-from gites.calendar.testing.http import FeedServer, airbnb_feed, allow_networks
+from gites.calendar.testing.fixtures import seed_cottages
+from gites.calendar.testing.http import airbnb_feed, serve_feeds
 
 HUB_INBOX = "test.hub.inbox.ical"
 NOW = datetime.datetime.now().replace(microsecond=0)
@@ -34,15 +35,8 @@ class ImportToHubTest(DatabaseTestCase):
         super().setUp()
         self.url = self.layer["amqp_url"]
         bind_queue(self.url, HUB_INBOX)
-        self.server = FeedServer().__enter__()
-        self.addCleanup(self.server.__exit__, None, None, None)
-        env = allow_networks("127.0.0.1/32")
-        env.__enter__()
-        self.addCleanup(env.__exit__, None, None, None)
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
+        self.server = serve_feeds(self)
+        seed_cottages()
 
     def test_imported_ranges_reach_the_hub_queue(self):
         self.server.route(

@@ -12,8 +12,9 @@ from gites.calendar.db.models import OutboxMessage
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change, busy_days
 from gites.calendar.messaging.relay import OutboxRelay
 from gites.calendar.scripts import hub_tool
-from gites.calendar.testing import SQLITE_DB, DatabaseTestCase, add_cottage, add_proprio
+from gites.calendar.testing import SQLITE_DB, DatabaseTestCase
 from gites.calendar.testing.amqp import ConsumerThread, wait_until
+from gites.calendar.testing.fixtures import seed_cottages
 
 D = datetime.date
 
@@ -30,10 +31,7 @@ class EmbeddedTransportTest(DatabaseTestCase):
         patcher.start()
         self.addCleanup(patcher.stop)
         os.environ.pop("AMQP_BROKER_HOST", None)
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 1, 1, cgt="HAFF1234")
+        seed_cottages({1: "HAFF1234"})
 
     def test_hub_message_applied_and_owner_change_listened(self):
         lines = []

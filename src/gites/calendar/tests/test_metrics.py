@@ -13,9 +13,8 @@ from sqlalchemy.engine import make_url
 from gites.calendar.db import session as db
 from gites.calendar.db.models import HubApplied, OutboxMessage
 from gites.calendar.messaging import topology
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
 from gites.calendar.testing.amqp import (
-    DAEMON_PG,
+    BrokerTestCase,
     bind_queue,
     daemon_process,
     hub_body,
@@ -58,17 +57,9 @@ def applied_count():
         return len(session.scalars(select(HubApplied.notf_id)).all())
 
 
-class MetricsTestBase(DatabaseTestCase):
-    layer = DAEMON_PG
-
+class MetricsTestBase(BrokerTestCase):
     def setUp(self):
         super().setUp()
-        self.url = self.layer["amqp_url"]
-        self.vhost = self.layer["amqp_vhost"]
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
 

@@ -16,7 +16,7 @@ from gites.calendar.domain.reservations import busy_days
 from gites.calendar.messaging import topology
 from gites.calendar.scripts import hub_tool
 from gites.calendar.scripts import parked_messages as parked_script
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.amqp import (
     DAEMON_PG,
     ConsumerThread,
@@ -26,6 +26,7 @@ from gites.calendar.testing.amqp import (
     queue_counts,
     wait_until,
 )
+from gites.calendar.testing.fixtures import seed_cottages
 
 D = datetime.date
 PICKLE = "application/x-python-serialize"
@@ -42,10 +43,7 @@ class ToolsTestBase(DatabaseTestCase):
     def setUp(self):
         super().setUp()
         self.url = self.layer["amqp_url"]
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
+        seed_cottages()
         env = {"AMQP_BROKER_URL": self.url, "GITES_DB_URL": self.layer["db_url"]}
         patcher = mock.patch.dict(os.environ, env)
         patcher.start()

@@ -7,7 +7,6 @@ Every test runs on SQLite and on PostgreSQL.  "Today" is frozen on
 import datetime
 import json
 import time
-from unittest import mock
 
 from plone.testing.zope import Browser
 from sqlalchemy import event
@@ -27,6 +26,7 @@ from gites.calendar.testing import (
     on_both_databases,
     read_statements,
 )
+from gites.calendar.testing.fixtures import freeze_clock
 
 TODAY = datetime.date(2030, 3, 10)
 NOW = datetime.datetime(2030, 3, 10, 14, 30)
@@ -158,9 +158,7 @@ class ViewTestCase(DatabaseTestCase):
         self.portal_url = self.portal.absolute_url()
         populate(db.get_session())
         transaction.commit()
-        clock = mock.patch("gites.calendar.clock.now", return_value=NOW)
-        clock.start()
-        self.addCleanup(clock.stop)
+        freeze_clock(self, NOW)
         self.browser = Browser(self.layer["app"])
         self.browser.handleErrors = False
         self.browser.raiseHttpErrors = False

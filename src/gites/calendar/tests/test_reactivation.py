@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from gites.calendar.db.models import BlockingHistory, Hebergement
 from gites.calendar.testing import functional_layers, on_both_databases
-from gites.calendar.tests.test_addrange import OwnerFunctionalTestCase
-from gites.calendar.tests.test_views_owner import (
+from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,
     HIDDEN_HEB,
     OTHER_HEB,
     PLAIN_HEB,
+    OwnerFunctionalTestCase,
 )
 
 KEY = "k" * 40  # seed() gives it to proprio 10

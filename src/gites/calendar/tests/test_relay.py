@@ -9,7 +9,7 @@ from gites.calendar.db.models import Hebergement, OutboxMessage
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import MessageNotConfirmed, OutboxRelay
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.amqp import (
     DAEMON_PG,
     bind_queue,
@@ -18,6 +18,7 @@ from gites.calendar.testing.amqp import (
     get_all,
     wait_until,
 )
+from gites.calendar.testing.fixtures import seed_cottages
 
 HUB_INBOX = "test.hub.inbox"  # stands for the hub's queue booking.update.gdw
 TODAY = datetime.date.today()
@@ -53,12 +54,7 @@ class RelayTest(DatabaseTestCase):
         super().setUp()
         self.url = self.layer["amqp_url"]
         bind_queue(self.url, HUB_INBOX)
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
-            add_cottage(session, 11, 1, cgt="LUXX9")
-            add_cottage(session, 12, 1, cgt=None)  # never sent
+        seed_cottages({10: "HAFF1234", 11: "LUXX9", 12: None})  # 12: never sent
 
     def relay(self, fmt="pickle"):
         relay = OutboxRelay(self.url, fmt=fmt, heartbeat=10)

@@ -20,11 +20,10 @@ from gites.calendar.domain.reservations import (
 )
 from gites.calendar.testing import (
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
     db_layers,
     on_both_databases,
 )
+from gites.calendar.testing.fixtures import seed_cottages
 
 NOW = datetime.datetime(2030, 5, 10, 14, 30)
 TODAY = NOW.date()
@@ -35,11 +34,7 @@ D = datetime.date
 class TestOwnerChange(DatabaseTestCase):
     def setUp(self):
         super().setUp()
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            session.flush()
-            add_cottage(session, 10, 1, cgt="HAFF1234")
-            add_cottage(session, 11, 1, cgt=None)
+        seed_cottages({10: "HAFF1234", 11: None})
 
     def change(self, heb_pk, start, end, kind):
         with db.session_scope() as session:

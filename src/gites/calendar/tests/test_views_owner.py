@@ -1,8 +1,8 @@
 """Owner pages on the calendar folder: month.html, multical.html,
 selectedDays, calendarInfo (docs/owner-pages.rst), on SQLite and PostgreSQL.
 
-The helpers here (members, data, frozen clock) are shared by the other owner
-test modules.
+The owner scenario (members, data, frozen clock) is in
+:mod:`gites.calendar.testing_fixtures`, shared by the other owner test modules.
 """
 
 import datetime
@@ -17,115 +17,20 @@ from plone.app.testing import login, logout
 from plone.i18n.utility import setLanguageBinding
 from plone.protect.authenticator import check as check_authenticator
 from zExceptions import Unauthorized
-from zope.component import getMultiAdapter
-from zope.interface import alsoProvides
 
 from gites.calendar import browser
-from gites.calendar.db import session as db
 from gites.calendar.db.models import Reservation
-from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    integration_layers,
-    link_member,
-    on_both_databases,
-    site_in_french,
+from gites.calendar.testing import integration_layers, on_both_databases
+from gites.calendar.testing.fixtures import (
+    CGT_HEB,
+    HIDDEN_HEB,
+    NOPK,
+    OTHER_HEB,
+    OTHER_PK,
+    OWNER,
+    OWNER_PK,
+    OwnerIntegrationTestCase,
 )
-
-PASSWORD = "a-long-test-password-1"
-FROZEN_NOW = datetime.datetime(2030, 6, 15, 10, 30)
-TODAY = FROZEN_NOW.date()
-OWNER, OTHER, NOPK = "owner", "other", "nopk"
-OWNER_PK, OTHER_PK = 10, 20
-# Owner 10: 101 public with a CGT code, 102 public without, 103 not public.
-# Owner 20: 201 public with a CGT code.
-CGT_HEB, PLAIN_HEB, HIDDEN_HEB, OTHER_HEB = 101, 102, 103, 201
-
-
-def freeze_clock(testcase, now=FROZEN_NOW):
-    patcher = mock.patch("gites.calendar.clock.now", return_value=now)
-    patcher.start()
-    testcase.addCleanup(patcher.stop)
-
-
-def create_members(portal):
-    """owner (proprio 10), other (proprio 20) and a member linked to no proprio."""
-    session = db.get_session()
-    for username, pk in ((OWNER, OWNER_PK), (OTHER, OTHER_PK), (NOPK, None)):
-        if api.user.get(username=username) is None:
-            api.user.create(email=f"{username}@example.org", username=username, password=PASSWORD)
-        if pk is not None:
-            link_member(session, api.user.get(username=username).getId(), pk)
-
-
-def seed(session):
-    add_proprio(session, OWNER_PK, nom="Dupont", prenom="Marie", pro_reactivation_hash="k" * 40)
-    add_proprio(session, OTHER_PK, nom="Secret", prenom="Autre")
-    session.flush()
-    add_cottage(
-        session,
-        CGT_HEB,
-        OWNER_PK,
-        cgt="HAFF0101",
-        nom="Gîte du Moulin",
-        updated=datetime.date(2030, 5, 2),
-    )
-    add_cottage(session, PLAIN_HEB, OWNER_PK, nom="La Ferme")
-    add_cottage(session, HIDDEN_HEB, OWNER_PK, public=False, nom="Caché")
-    add_cottage(session, OTHER_HEB, OTHER_PK, cgt="HAFF0201", nom="Villa Secrète")
-    session.flush()
-
-
-def reservation_rows(session, heb_pk=None):
-    query = session.query(Reservation.heb_fk, Reservation.res_date, Reservation.res_type)
-    if heb_pk is not None:
-        query = query.filter(Reservation.heb_fk == heb_pk)
-    return [
-        (h, d.date(), t) for h, d, t in query.order_by(Reservation.heb_fk, Reservation.res_date)
-    ]
-
-
-class ShortMessages:
-    """assertIn/NotIn that do not print a whole Plone page on failure."""
-
-    def assertIn(self, member, container, msg=None):
-        if member not in container:
-            self.fail(msg or f"{member!r} not found in the page")
-
-    def assertNotIn(self, member, container, msg=None):
-        if member in container:
-            at = container.index(member)
-            self.fail(msg or f"{member!r} found: ...{container[max(0, at - 80) : at + 80]!r}...")
-
-
-class OwnerIntegrationTestCase(ShortMessages, DatabaseTestCase):
-    """Plone + database, the owner data seeded, the clock frozen."""
-
-    def setUp(self):
-        super().setUp()
-        self.portal = self.layer["portal"]
-        self.request = self.layer["request"]
-        alsoProvides(self.request, IGitesCalendarLayer)
-        site_in_french()
-        self.request.environ["HTTP_ACCEPT_LANGUAGE"] = "fr"
-        setLanguageBinding(self.request)  # bound to English when the layer started
-        self.calendar = self.portal["zone-membre"]["calendrier"]
-        self.session = db.get_session()
-        freeze_clock(self)
-        create_members(self.portal)
-        seed(self.session)
-
-    def view(self, name, **form):
-        self.request.form.clear()
-        self.request.form.update(form)
-        self.request.response.setStatus(200)
-        return getMultiAdapter((self.calendar, self.request), name=name)
-
-    def json(self, name, **form):
-        body = self.view(name, **form)()
-        return self.request.response.getStatus(), json.loads(body)
 
 
 @on_both_databases(integration_layers())

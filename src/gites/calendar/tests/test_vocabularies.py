@@ -5,7 +5,7 @@ from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
 from gites.calendar.testing import integration_layers, on_both_databases
-from gites.calendar.tests.test_views_owner import NOPK, OTHER, OWNER, OwnerIntegrationTestCase
+from gites.calendar.testing.fixtures import NOPK, OTHER, OWNER, OwnerIntegrationTestCase
 
 
 @on_both_databases(integration_layers())

@@ -1,7 +1,7 @@
 """Real-browser tests of the availability-calendar widget (calendar.js).
 
 Headless Chromium (Debian's, via Playwright's sync API) drives the widget
-served by :mod:`gites.calendar.tests.widget_server`; no Plone is involved.
+served by :mod:`gites.calendar.testing_widget_server`; no Plone is involved.
 The server is frozen on 2027-03-10 and pages show March and April 2027.
 
 Run: make test TEST_ARGS="-t test_widget_browser" (zope.testrunner sets up the layers).
@@ -13,6 +13,7 @@ import unittest
 
 from plone.testing import Layer
 
+from gites.calendar.testing import require_layer
 from gites.calendar.testing.browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
 from gites.calendar.testing.widget_server import AUTHENTICATOR, WidgetServer
 
@@ -65,10 +66,7 @@ class WidgetBrowserTestCase(unittest.TestCase):
     layer = WIDGET_BROWSER
 
     def setUp(self):
-        reason = self.layer["chromium_unavailable"]
-        if reason:
-            # run_tests.py turns a skip into a failure under CI=true.
-            raise unittest.SkipTest(reason)
+        require_layer(self)  # a skip, or under CI=true a failure, without Chromium
         expect.set_options(timeout=TIMEOUT_MS)
         self.server = self.layer["server"]
         self.context = self.layer["context"]

@@ -1,4 +1,4 @@
-"""Build the Python 2.7 pickle test vectors of ``test_codec.py``, opcode by opcode.
+"""Build the Python 2.7 pickle test vectors of the ``test_codec_*`` modules, opcode by opcode.
 
 The legacy hub pickles its messages with Python 2.7's cPickle, protocol 2. Python 2
 is not part of the project's environment, so :class:`Py2Pickler` writes the opcodes
@@ -7,7 +7,7 @@ files and ``README.txt`` beside it::
 
     python src/gites/calendar/tests/data/make_vectors.py
 
-``test_codec`` checks that the files are what this script builds, and, when a
+``test_codec_python2`` checks that the files are what this script builds, and, when a
 Python 2.7 interpreter happens to be installed, that cPickle writes the same bytes.
 """
 
@@ -254,8 +254,8 @@ VECTORS = [
 ]
 
 README_HEAD = """\
-Pickle test vectors of test_codec.py
-====================================
+Pickle test vectors of the test_codec_* modules
+===============================================
 
 The legacy walhebcalendar hub publishes its messages with Python 2.7's cPickle,
 protocol 2 (content type application/x-python-serialize). Python 2 is not part
@@ -275,12 +275,12 @@ make_vectors.py (beside this file), which writes what cPickle writes:
 
 The two MALICIOUS vectors are hand-made the same way, with GLOBAL
 '__builtin__\\nopen\\n' and 'os\\nsystem\\n' followed by REDUCE. Loaded with plain
-pickle.loads they create a file in the current directory (test_codec does that in a
+pickle.loads they create a file in the current directory (test_codec_python2 does that in a
 subprocess inside a temporary directory, to prove they are live); safe_loads must
 refuse them before anything runs.
 
 To rebuild the files and this README: python make_vectors.py
-test_codec checks that the files match make_vectors.py, and, when a Python 2.7
+test_codec_python2 checks that the files match make_vectors.py, and, when a Python 2.7
 interpreter is found (PATH, ~/.pyenv, or $GITES_CALENDAR_PYTHON2), that cPickle.dumps
 of the same dicts gives byte-identical output (it did, with CPython 2.7.18, when
 the vectors were written).
