@@ -68,12 +68,16 @@ def parse_query(form, today):
     return heb_pk, datetime.date(year, month, 1), months
 
 
+# Built once: json.dumps with any argument makes a new encoder per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def send_json(response, payload, status=200, cache_control=CACHE_CONTROL):
     response.setStatus(status)
     response.setHeader("Content-Type", "application/json; charset=utf-8")
     response.setHeader("Cache-Control", cache_control)
     response.setHeader("X-Content-Type-Options", "nosniff")
-    return json.dumps(payload, separators=(",", ":"))
+    return _ENCODE(payload)
 
 
 def not_modified(response, cache_control=CACHE_CONTROL):
@@ -106,6 +110,13 @@ class PublicSelectedDays(grok.View):
     grok.name("selectedDays")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
+
+    def __call__(self):
+        # grok's View.__call__ runs update and render through mapply, which
+        # inspects their signatures on every request (neither takes a
+        # parameter from the form); this view has no template.
+        self.update()
+        return self.render()
 
     def update(self):
         # The answer and its cache headers are this view's contract: no
