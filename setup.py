@@ -65,7 +65,7 @@ setup(
             "playwright",
             "hypothesis",
         ],
-        "dev": ["ruff", "zpretty"],
+        "dev": ["ruff", "zpretty", "py-spy"],
     },
     entry_points={
         "z3c.autoinclude.plugin": ["target = plone"],

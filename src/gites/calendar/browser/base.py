@@ -109,14 +109,17 @@ def refuse_unless_posted(request):
     return None
 
 
-def json_body(response, data, status, cache_headers, **dumps_options):
+def json_body(response, data, status, cache_headers, encode=None, **dumps_options):
     """``data`` as the JSON body of ``response``, with ``status`` and the
-    ``(name, value)`` cache headers; ``dumps_options`` go to json.dumps."""
+    ``(name, value)`` cache headers; ``encode`` (an encoder's ``encode``,
+    built once by a hot view) or else json.dumps with ``dumps_options``."""
     response.setStatus(status)
     response.setHeader("Content-Type", "application/json; charset=utf-8")
     response.setHeader("X-Content-Type-Options", "nosniff")
     for name, value in cache_headers:
         response.setHeader(name, value)
+    if encode is not None:
+        return encode(data)
     return json.dumps(data, **dumps_options)
 
 

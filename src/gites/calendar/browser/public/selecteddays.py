@@ -19,6 +19,7 @@ it wins there.
 """
 
 import datetime
+import json
 
 from five import grok
 from plone.base.interfaces import INavigationRoot
@@ -46,11 +47,13 @@ def parse_query(form, today):
     return heb_pk, datetime.date(year, month, 1), months
 
 
+# Built once: json.dumps with any argument makes a new encoder per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def send_json(response, payload, status=200, cache_control=CACHE_CONTROL):
     """``payload`` as the compact JSON body of a visitor's answer."""
-    return json_body(
-        response, payload, status, (("Cache-Control", cache_control),), separators=(",", ":")
-    )
+    return json_body(response, payload, status, (("Cache-Control", cache_control),), _ENCODE)
 
 
 def not_modified(response, cache_control=CACHE_CONTROL):
@@ -83,6 +86,13 @@ class PublicSelectedDays(grok.View):
     grok.name("selectedDays")
     grok.require("zope2.View")
     grok.layer(IGitesCalendarLayer)
+
+    def __call__(self):
+        # grok's View.__call__ runs update and render through mapply, which
+        # inspects their signatures on every request (neither takes a
+        # parameter from the form); this view has no template.
+        self.update()
+        return self.render()
 
     def update(self):
         # The answer and its cache headers are this view's contract: no
