@@ -395,6 +395,7 @@ def reconcile(session, feed, wanted, now):
             now,
             history.Origin(history.ICAL, feed.id),
             locked=True,
+            core_outbox=True,
         )
     applied.freed = sum(1 for kind in changes.values() if kind == LIBRE)
     applied.set = len(changes) - applied.freed
