@@ -10,8 +10,8 @@ In a throw-away database (``GITES_BENCH_DB``, default
 
 * **provenance read**: ``history.night_sources`` for 92 days (a 3-month
   view) of a random cottage, with ``--cottages`` cottages each holding two
-  years of nights in ``gites_calendar_night_source`` and a change per ten
-  days; p50 / p95, and the plan;
+  years of nights in ``gites_calendar_night_range`` (a change per ten
+  days, each one run of ten nights); p50 / p95, and the plan;
 * **write path**: a 30-day owner range through ``reservations.write_days``
   (which now reads the current types, writes the nights, the change row and
   the night sources) against the two statements it ran before the change
@@ -90,9 +90,9 @@ def seed(engine, cottages):
         )
         connection.execute(
             text(
-                "INSERT INTO gites_calendar_night_source (heb_pk, day, change_id)"
-                " SELECT c.heb_pk, c.first_day + d, c.id FROM gites_calendar_change c,"
-                " generate_series(0, 9) AS d"
+                "INSERT INTO gites_calendar_night_range (heb_pk, first_day, last_day,"
+                " change_id) SELECT c.heb_pk, c.first_day, c.last_day, c.id"
+                " FROM gites_calendar_change c"
             )
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -113,11 +113,17 @@ def bench_read(engine, cottages, rounds):
             assert len(found) == 92, len(found)
         plan = session.execute(
             text(
-                "EXPLAIN ANALYZE SELECT n.day, c.* FROM gites_calendar_night_source n"
+                "EXPLAIN ANALYZE SELECT n.first_day, n.last_day, c.*"
+                " FROM gites_calendar_night_range n"
                 " JOIN gites_calendar_change c ON c.id = n.change_id"
-                " WHERE n.heb_pk = 7 AND n.day BETWEEN :a AND :b"
+                " WHERE n.heb_pk = 7 AND n.first_day >= :lowest AND n.first_day <= :b"
+                " AND n.last_day >= :a ORDER BY n.change_id"
             ),
-            {"a": START, "b": START + datetime.timedelta(91)},
+            {
+                "a": START,
+                "b": START + datetime.timedelta(91),
+                "lowest": START - datetime.timedelta(history.MAX_RUN - 1),
+            },
         ).scalars()
         plan = list(plan)
     finally:
@@ -226,7 +232,7 @@ def main(argv=None):
         seed(engine, args.cottages)
         rows = args.cottages * 730
         print(
-            f"seeded {args.cottages} cottages, {rows:,} night sources"
+            f"seeded {args.cottages} cottages, {rows:,} nights of provenance"
             f" in {time.perf_counter() - began:.1f} s"
         )
         read, plan = bench_read(engine, args.cottages, args.rounds)

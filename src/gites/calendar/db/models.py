@@ -246,25 +246,35 @@ class CalendarChange(Base):
 
 
 class NightSource(Base):
-    """Which change last set each night: provenance in one range read.
+    """Which change last set each night, stored per run of nights.
 
-    Written by ``reservations.write_days`` next to the night itself, for
-    every day a recorded change actually changed (a freed day keeps the
-    change that freed it).  ``change_id`` has no FOREIGN KEY on purpose: its
-    per-row check (a key-share lock of the change row) tripled the cost of
-    the daemon's batches (make bench, drain); both tables are written
-    together by :func:`gites.calendar.history.write_plan`, and the retention
-    (``history.prune_batch``) deletes a change only once no night points at it.
+    One row per run of consecutive days that one recorded change actually
+    changed (at most :data:`gites.calendar.history.MAX_RUN` days; a change
+    whose changed days are not consecutive has several rows).  A night's
+    provenance is the row of the highest ``change_id`` that covers it
+    (:func:`gites.calendar.history.night_sources`); a freed day keeps the
+    change that freed it.  Written by ``reservations.write_days`` next to
+    the nights, in the same statement as the change rows on PostgreSQL
+    (``history.write_plan``): a hub batch of 100 weekly bookings writes
+    ~100 rows here instead of ~700 (one per night), which was most of what
+    the change log cost the daemon's drain.  Rows are never updated: a
+    later change adds its own; retention (``history.prune_batch``) removes
+    those no night is explained by any more.
+
+    ``change_id`` has no FOREIGN KEY on purpose: its per-row check (a
+    key-share lock of the change row) tripled the cost of the daemon's
+    batches (make bench, drain); the retention deletes a change only once
+    no row points at it.  The primary key serves the read: the runs of a
+    cottage starting in [first - MAX_RUN + 1, last].
     """
 
-    __tablename__ = "gites_calendar_night_source"
+    __tablename__ = "gites_calendar_night_range"
 
     heb_pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    day: Mapped[datetime.date] = mapped_column(Date, primary_key=True)
-    # gites_calendar_change.id; no foreign key nor index: each would cost
-    # every write (a trigger, an index entry per night), and retention finds
-    # a change's nights by its cottage and range (history.prune_batch).
-    change_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    first_day: Mapped[datetime.date] = mapped_column(Date, primary_key=True)
+    # gites_calendar_change.id; no foreign key (see above), no index of its own
+    change_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    last_day: Mapped[datetime.date] = mapped_column(Date, nullable=False)
 
 
 class CalendarVersion(Base):

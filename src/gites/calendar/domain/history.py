@@ -6,9 +6,10 @@ Two tables (docs/database.rst):
   calendar, written by the writer in its own transaction: who
   (:class:`Origin`), when, the range asked for, the new type and how many
   days it really changed.  A change that changes nothing writes nothing.
-* ``gites_calendar_night_source``: (cottage, day) -> the change that last
-  changed that day, so the provenance of a view is one range read on a
-  primary key (:func:`night_sources`).
+* ``gites_calendar_night_range``: (cottage, run of days) -> the change that
+  changed those days; the latest change covering a day is its provenance,
+  so the provenance of a view is one range read on a primary key
+  (:func:`night_sources`).
 
 Nights are recorded by :func:`gites.calendar.reservations.write_days`, the
 one write path of nights (owners, hub, iCal import), through
@@ -23,8 +24,7 @@ Only the domain and the db are imported here (no Plone).
 import dataclasses
 import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 
 from gites.calendar.db.models import LIBRE, CalendarChange, NightSource, Reservation
 
@@ -192,11 +192,12 @@ def _plan(changes, origin, current):
 
 
 def write_plan(session, plan, now):
-    """Insert the change rows of ``plan`` and point their days at them.
+    """Insert the change rows of ``plan`` and the runs of nights they changed.
 
-    Two statements (none when nothing changed): a multi-row INSERT of the
-    changes returning their ids, one multi-row upsert of the nights.
-    Returns the :class:`ChangeRow` written, in order.
+    On PostgreSQL one statement of fixed text (arrays; the change ids are
+    taken from their sequence in a first step of the statement, so the runs
+    are matched to their change by position); elsewhere two.  None when
+    nothing changed.  Returns the :class:`ChangeRow` written, in order.
     """
     if not plan.groups:
         return []
@@ -213,89 +214,85 @@ def write_plan(session, plan, now):
         }
         for heb_pk, who, new_type, first, last, changed in plan.groups
     ]
-    ids = _insert_changes(session, rows)
-    written = []
-    nights = []
-    for change_id, row, group in zip(ids, rows, plan.groups, strict=True):
-        written.append(ChangeRow(id=change_id, **row))
-        nights.extend(
-            {"heb_pk": row["heb_pk"], "day": day, "change_id": change_id} for day in group[5]
-        )
-    _upsert_nights(session, nights)
-    return written
-
-
-# PostgreSQL: the change rows in one statement of fixed text (arrays); the
-# ids come back matched by (cottage, type, source, actor), unique in a plan.
-_INSERT_CHANGES_PG = text(
-    "INSERT INTO gites_calendar_change (heb_pk, first_day, last_day, new_type, source,"
-    " actor, changed_at, changed_days)"
-    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:firsts AS date[]),"
-    " CAST(:lasts AS date[]), CAST(:types AS varchar[]), CAST(:sources AS varchar[]),"
-    " CAST(:actors AS varchar[]), CAST(:ats AS timestamp[]), CAST(:counts AS integer[]))"
-    " RETURNING id, heb_pk, new_type, source, actor"
-)
-
-
-def _insert_changes(session, rows):
-    """The ids of the inserted ``rows``, in their order."""
-    if session.get_bind().dialect.name != "postgresql":
-        return list(
+    runs = [
+        (index, lo, hi) for index, group in enumerate(plan.groups) for lo, hi in day_runs(group[5])
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        params = {name: [row[key] for row in rows] for name, key in _CHANGE_ARRAYS.items()}
+        params["groups"] = [index + 1 for index, _lo, _hi in runs]  # WITH ORDINALITY: from 1
+        params["los"] = [lo for _index, lo, _hi in runs]
+        params["his"] = [hi for _index, _lo, hi in runs]
+        ids = list(session.execute(_WRITE_PLAN_PG, params).scalars())
+    else:
+        ids = list(
             session.execute(
                 insert(_CHANGE).returning(_CHANGE.c.id, sort_by_parameter_order=True), rows
             ).scalars()
         )
-    columns = {
-        "hebs": "heb_pk",
-        "firsts": "first_day",
-        "lasts": "last_day",
-        "types": "new_type",
-        "sources": "source",
-        "actors": "actor",
-        "ats": "changed_at",
-        "counts": "changed_days",
-    }
-    result = session.execute(
-        _INSERT_CHANGES_PG, {name: [row[key] for row in rows] for name, key in columns.items()}
-    )
-    by_key = {
-        (heb, kind, source, actor): change_id for change_id, heb, kind, source, actor in result
-    }
-    return [by_key[row["heb_pk"], row["new_type"], row["source"], row["actor"]] for row in rows]
-
-
-# PostgreSQL: one statement of fixed text whatever the number of nights
-# (three arrays), instead of a multi-row VALUES compiled anew per size.
-_UPSERT_NIGHTS_PG = text(
-    "INSERT INTO gites_calendar_night_source (heb_pk, day, change_id)"
-    " SELECT * FROM unnest(CAST(:hebs AS integer[]), CAST(:days AS date[]),"
-    " CAST(:ids AS bigint[]))"
-    " ON CONFLICT (heb_pk, day) DO UPDATE SET change_id = excluded.change_id"
-)
-_UPSERT_NIGHTS_SQLITE = sqlite.insert(_NIGHT)
-_UPSERT_NIGHTS_SQLITE = _UPSERT_NIGHTS_SQLITE.on_conflict_do_update(
-    index_elements=[_NIGHT.c.heb_pk, _NIGHT.c.day],
-    set_={"change_id": _UPSERT_NIGHTS_SQLITE.excluded.change_id},
-)
-
-
-def _upsert_nights(session, nights):
-    # A plan names each night once, as ON CONFLICT needs; a .values(nights)
-    # statement compiled anew per batch, or an executemany sending one upsert
-    # per night, cost the daemon's drain more than the nights themselves.
-    if not nights:
-        return
-    if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            _UPSERT_NIGHTS_PG,
-            {
-                "hebs": [night["heb_pk"] for night in nights],
-                "days": [night["day"] for night in nights],
-                "ids": [night["change_id"] for night in nights],
-            },
+            insert(_NIGHT),
+            [
+                {
+                    "heb_pk": rows[index]["heb_pk"],
+                    "first_day": lo,
+                    "last_day": hi,
+                    "change_id": ids[index],
+                }
+                for index, lo, hi in runs
+            ],
         )
-    else:
-        session.execute(_UPSERT_NIGHTS_SQLITE, nights)  # executemany, one compiled statement
+    return [ChangeRow(id=change_id, **row) for change_id, row in zip(ids, rows, strict=True)]
+
+
+# A run of nights stored in one row covers at most this many days, so that
+# the read of [first, last] looks at the runs starting in
+# [first - MAX_RUN + 1, last] only (a range of the primary key).
+MAX_RUN = 31
+
+
+def day_runs(day_list):
+    """[(first, last)] of the sorted ``day_list``: consecutive days, at most
+    :data:`MAX_RUN` per run."""
+    runs = []
+    for day in day_list:
+        if runs and runs[-1][1] + ONE_DAY == day and (day - runs[-1][0]).days < MAX_RUN:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [tuple(run) for run in runs]
+
+
+ONE_DAY = datetime.timedelta(days=1)
+
+_CHANGE_ARRAYS = {
+    "hebs": "heb_pk",
+    "firsts": "first_day",
+    "lasts": "last_day",
+    "types": "new_type",
+    "sources": "source",
+    "actors": "actor",
+    "ats": "changed_at",
+    "counts": "changed_days",
+}
+# PostgreSQL: the change rows and their runs of nights in one statement of
+# fixed text whatever the sizes (one round trip, one parse).  The ids are
+# drawn in the first step (in array order), then both tables are written
+# from it; the runs name their change by its position in the arrays.
+_WRITE_PLAN_PG = text(
+    "WITH v AS MATERIALIZED ("
+    " SELECT nextval(pg_get_serial_sequence('gites_calendar_change', 'id')) AS id, u.*"
+    " FROM unnest(CAST(:hebs AS integer[]), CAST(:firsts AS date[]),"
+    " CAST(:lasts AS date[]), CAST(:types AS varchar[]), CAST(:sources AS varchar[]),"
+    " CAST(:actors AS varchar[]), CAST(:ats AS timestamp[]), CAST(:counts AS integer[]))"
+    " WITH ORDINALITY AS u(heb, first_day, last_day, new_type, source, actor, at, n, g)),"
+    " c AS (INSERT INTO gites_calendar_change (id, heb_pk, first_day, last_day, new_type,"
+    " source, actor, changed_at, changed_days)"
+    " SELECT id, heb, first_day, last_day, new_type, source, actor, at, n FROM v),"
+    " r AS (INSERT INTO gites_calendar_night_range (heb_pk, first_day, last_day, change_id)"
+    " SELECT v.heb, x.lo, x.hi, v.id FROM unnest(CAST(:groups AS integer[]),"
+    " CAST(:los AS date[]), CAST(:his AS date[])) AS x(g, lo, hi) JOIN v ON v.g = x.g)"
+    " SELECT id FROM v ORDER BY g"
+)
 
 
 def record_state(session, heb_pk, old_state, new_state, origin, now):
@@ -320,14 +317,16 @@ def record_state(session, heb_pk, old_state, new_state, origin, now):
 
 # -- reading ------------------------------------------------------------------
 
-_NIGHT_SOURCES = (
-    select(_NIGHT.c.day, *_COLUMNS)
+_NIGHT_RUNS = (
+    select(_NIGHT.c.first_day, _NIGHT.c.last_day, *_COLUMNS)
     .join(_CHANGE, _CHANGE.c.id == _NIGHT.c.change_id)
     .where(
         _NIGHT.c.heb_pk == bindparam("heb_pk"),
-        _NIGHT.c.day >= bindparam("first"),
-        _NIGHT.c.day <= bindparam("last"),
+        _NIGHT.c.first_day >= bindparam("lowest"),
+        _NIGHT.c.first_day <= bindparam("last"),
+        _NIGHT.c.last_day >= bindparam("first"),
     )
+    .order_by(_NIGHT.c.change_id)
 )
 
 
@@ -337,10 +336,26 @@ def night_sources(session, heb_pk, first, last):
 
     The row's ``new_type`` is the type it gave the day (``libre`` for a day
     it freed); days never changed since the log exists are absent.  One
-    range read on the primary key of the night table.
+    range read on the primary key of the runs (those starting in
+    [first - MAX_RUN + 1, last]), laid out oldest change first so that the
+    latest one covering a day wins.
     """
-    result = session.execute(_NIGHT_SOURCES, {"heb_pk": heb_pk, "first": first, "last": last})
-    return {_as_day(values[0]): _row(values[1:]) for values in result}
+    params = {
+        "heb_pk": heb_pk,
+        "first": first,
+        "last": last,
+        "lowest": first - datetime.timedelta(days=MAX_RUN - 1),
+    }
+    found = {}
+    changes = {}
+    for values in session.execute(_NIGHT_RUNS, params):
+        lo, hi = max(_as_day(values[0]), first), min(_as_day(values[1]), last)
+        change = changes.get(values[2])
+        if change is None:
+            change = changes[values[2]] = _row(values[2:])
+        for offset in range((hi - lo).days + 1):
+            found[lo + datetime.timedelta(days=offset)] = change
+    return found
 
 
 def _filtered(query, heb_pk, since, day):
@@ -392,14 +407,15 @@ def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
     """Delete one batch of changes made before ``before`` (a datetime).
 
     Looks at the ``batch`` oldest such changes with an id above
-    ``after_id``: forgets their nights that are before ``before`` too, and
-    deletes the changes that no night points at any more (a change that
-    still explains a later night is kept).  Returns (deleted, last id seen,
-    or None when there is nothing left to look at).
+    ``after_id``: forgets their nights that are before ``before``, and those
+    a later change covers, then deletes the changes that explain no night
+    any more (a change that still explains a later night is kept).
+    Returns (deleted, last id seen, or None when there is nothing left to
+    look at).
 
-    A change's nights lie in its own cottage and range, so both statements
-    use the night table's primary key (heb_pk, day): the table needs no
-    index on ``change_id``, which every write would pay for.
+    A change's runs lie in its own cottage and range, so they are found on
+    the primary key of the runs (heb_pk, first_day, change_id): the table
+    needs no index on ``change_id``, which every write would pay for.
     """
     rows = session.execute(
         select(_CHANGE.c.id, _CHANGE.c.heb_pk, _CHANGE.c.first_day, _CHANGE.c.last_day)
@@ -410,35 +426,69 @@ def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
     if not rows:
         return 0, None
     cutoff = before.date()
-    old_nights = [
-        {"id": change_id, "heb": heb_pk, "lo": first, "hi": last}
-        for change_id, heb_pk, first, last in rows
-        if first is not None and first < cutoff
-    ]
-    if old_nights:
-        session.execute(_FORGET_OLD_NIGHTS, [dict(n, cutoff=cutoff) for n in old_nights])
-    still_used = (
-        select(_NIGHT.c.day)
-        .where(
-            _NIGHT.c.heb_pk == _CHANGE.c.heb_pk,
-            _NIGHT.c.day >= _CHANGE.c.first_day,
-            _NIGHT.c.day <= _CHANGE.c.last_day,
-            _NIGHT.c.change_id == _CHANGE.c.id,
-        )
-        .exists()
-    )
+    still_used = set()
+    forget, trim = [], []
+    for change_id, heb_pk, first, last in rows:
+        if first is None:
+            continue  # a state change: no nights
+        # the change's runs and every later run over its range
+        runs = session.execute(
+            _RUNS_OVER,
+            {
+                "heb": heb_pk,
+                "lowest": first - datetime.timedelta(days=MAX_RUN - 1),
+                "lo": first,
+                "hi": last,
+                "id": change_id,
+            },
+        ).all()
+        later = [(lo, hi) for lo, hi, other in runs if other > change_id]
+        for lo, hi, other in runs:
+            if other != change_id:
+                continue
+            seen = [
+                day
+                for day in _days(max(_as_day(lo), cutoff), _as_day(hi))
+                if not any(_as_day(a) <= day <= _as_day(b) for a, b in later)
+            ]
+            key = {"heb": heb_pk, "lo": lo, "id": change_id}
+            if not seen:
+                forget.append(key)
+            else:
+                still_used.add(change_id)
+                if _as_day(lo) < cutoff:
+                    trim.append(dict(key, cutoff=cutoff))
+    if forget:
+        session.execute(_FORGET_RUN, forget)
+    if trim:
+        session.execute(_TRIM_RUN, trim)
     ids = [row[0] for row in rows]
-    deleted = session.execute(delete(_CHANGE).where(_CHANGE.c.id.in_(ids), ~still_used)).rowcount
+    gone = [change_id for change_id in ids if change_id not in still_used]
+    deleted = 0
+    if gone:
+        deleted = session.execute(delete(_CHANGE).where(_CHANGE.c.id.in_(gone))).rowcount
     return deleted, ids[-1]
 
 
-_FORGET_OLD_NIGHTS = delete(_NIGHT).where(
+_RUNS_OVER = select(_NIGHT.c.first_day, _NIGHT.c.last_day, _NIGHT.c.change_id).where(
     _NIGHT.c.heb_pk == bindparam("heb"),
-    _NIGHT.c.day >= bindparam("lo"),
-    _NIGHT.c.day <= bindparam("hi"),
-    _NIGHT.c.day < bindparam("cutoff"),
+    _NIGHT.c.first_day >= bindparam("lowest"),
+    _NIGHT.c.first_day <= bindparam("hi"),
+    _NIGHT.c.last_day >= bindparam("lo"),
+    _NIGHT.c.change_id >= bindparam("id"),
+)
+_RUN_KEY = (
+    _NIGHT.c.heb_pk == bindparam("heb"),
+    _NIGHT.c.first_day == bindparam("lo"),
     _NIGHT.c.change_id == bindparam("id"),
 )
+_FORGET_RUN = delete(_NIGHT).where(*_RUN_KEY)
+# the days before the cut-off are forgotten, the rest of the run stays
+_TRIM_RUN = update(_NIGHT).where(*_RUN_KEY).values(first_day=bindparam("cutoff"))
+
+
+def _days(first, last):
+    return [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 # -- helpers ------------------------------------------------------------------

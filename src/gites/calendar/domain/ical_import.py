@@ -35,7 +35,7 @@ import concurrent.futures
 import dataclasses
 import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, text
 from zope.i18nmessageid import Message
 
 from gites.calendar import _, logger
@@ -297,11 +297,40 @@ class Applied:
     blocked: int = 0
 
 
+@dataclasses.dataclass
+class _Claim:
+    """A row of ``gites_calendar_ical_night`` read with Core (no ORM object:
+    a feed has ~150 of them, and their unit of work was a third of a feed's
+    database time)."""
+
+    feed_id: int
+    night: datetime.date
+    res_type: str | None = None
+    state: str | None = None
+    set_at: datetime.datetime | None = None
+    missing: int = 0
+
+    def values(self):
+        return (self.res_type, self.state, self.set_at, self.missing)
+
+
+_CLAIMS = IcalNight.__table__
+_READ_CLAIMS = select(
+    _CLAIMS.c.night, _CLAIMS.c.res_type, _CLAIMS.c.state, _CLAIMS.c.set_at, _CLAIMS.c.missing
+).where(_CLAIMS.c.feed_id == bindparam("feed_id"))
+_DELETE_CLAIMS = delete(_CLAIMS).where(
+    _CLAIMS.c.feed_id == bindparam("feed_id"),
+    _CLAIMS.c.night.in_(bindparam("nights", expanding=True)),
+)
+
+
 def reconcile(session, feed, wanted, now):
     """Bring the cottage in line with the feed's ``wanted`` {night: type}.
 
-    In the caller's transaction; locks the cottage first.  Returns
-    :class:`Applied`.
+    In the caller's transaction; locks the cottage first (once: the write
+    of the nights is told so).  The claims are read and written with Core:
+    one DELETE of the claims that go or change, one INSERT of the new and
+    changed ones.  Returns :class:`Applied`.
     """
     today = now.date()
     heb = session.get(Hebergement, feed.heb_pk)
@@ -309,11 +338,14 @@ def reconcile(session, feed, wanted, now):
         return Applied()
     wanted = {day: kind for day, kind in wanted.items() if day >= today}
     claims = {
-        claim.night: claim
-        for claim in session.scalars(select(IcalNight).where(IcalNight.feed_id == feed.id))
+        night: _Claim(feed.id, night, res_type, state, set_at, missing or 0)
+        for night, res_type, state, set_at, missing in session.execute(
+            _READ_CLAIMS, {"feed_id": feed.id}
+        )
     }
+    before = {night: claim.values() for night, claim in claims.items()}
     for day in [d for d in claims if d < today]:  # past: forget, never change
-        session.delete(claims.pop(day))
+        del claims[day]
     every_day = set(wanted) | set(claims)
     current = _current(session, heb.heb_pk, every_day)
     sources = (
@@ -331,15 +363,13 @@ def reconcile(session, feed, wanted, now):
                 claim.set_at = now  # stamps set before the write: no UPDATE after it
             claim.res_type, claim.missing = kind, 0
             continue
-        before = claim.state if claim is not None else None
+        state_before = claim.state if claim is not None else None
         if claim is None:
-            claim = IcalNight(feed_id=feed.id, night=day, heb_pk=heb.heb_pk)
-            session.add(claim)
-            claims[day] = claim
+            claim = claims[day] = _Claim(feed.id, day)
         claim.res_type, claim.missing, claim.set_at = kind, 0, None
         if there is not None:
             claim.state = OTHER if there[0] == kind else CONFLICT
-        elif before in (OWNED, CONFLICT):
+        elif state_before in (OWNED, CONFLICT):
             # Somebody freed a night the feed had set or that was contested:
             # his decision stands.
             claim.state = CONFLICT
@@ -354,8 +384,8 @@ def reconcile(session, feed, wanted, now):
             continue
         if _untouched(claim, current.get(day), sources.get(day)):
             changes[day] = LIBRE
-        session.delete(claim)
         del claims[day]
+    _write_claims(session, feed.id, heb.heb_pk, before, claims)
     applied = Applied()
     if changes:
         apply_owner_changes(
@@ -365,13 +395,61 @@ def reconcile(session, feed, wanted, now):
             heb.heb_pro_fk,
             now,
             history.Origin(history.ICAL, feed.id),
+            locked=True,
+            core_outbox=True,
         )
     applied.freed = sum(1 for kind in changes.values() if kind == LIBRE)
     applied.set = len(changes) - applied.freed
     applied.conflicts = sum(1 for c in claims.values() if c.state == CONFLICT)
     applied.blocked = sum(1 for c in claims.values() if c.state == OWNED)
-    session.flush()
     return applied
+
+
+def _write_claims(session, feed_id, heb_pk, before, claims):
+    """Claims ``before`` {night: values} -> ``claims`` {night: _Claim}: the
+    rows that go or change are deleted, the new and changed ones inserted."""
+    stale = [
+        night
+        for night, values in before.items()
+        if night not in claims or claims[night].values() != values
+    ]
+    fresh = [
+        {
+            "feed_id": feed_id,
+            "night": night,
+            "heb_pk": heb_pk,
+            "res_type": claim.res_type,
+            "state": claim.state,
+            "set_at": claim.set_at,
+            "missing": claim.missing,
+        }
+        for night, claim in sorted(claims.items())
+        if before.get(night) != claim.values()
+    ]
+    if stale:
+        session.execute(_DELETE_CLAIMS, {"feed_id": feed_id, "nights": sorted(stale)})
+    if fresh and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _INSERT_CLAIMS_PG,
+            {
+                "feed": feed_id,
+                "heb": heb_pk,
+                **{name: [row[name] for row in fresh] for name in _CLAIM_ARRAYS},
+            },
+        )
+    elif fresh:
+        session.execute(insert(_CLAIMS), fresh)
+
+
+_CLAIM_ARRAYS = ("night", "res_type", "state", "set_at", "missing")
+# PostgreSQL: one statement of fixed text (arrays) for any number of claims.
+_INSERT_CLAIMS_PG = text(
+    "INSERT INTO gites_calendar_ical_night (feed_id, night, heb_pk, res_type, state,"
+    " set_at, missing) SELECT CAST(:feed AS bigint), n, CAST(:heb AS integer), t, s, a, m"
+    " FROM unnest(CAST(:night AS date[]), CAST(:res_type AS varchar[]),"
+    " CAST(:state AS varchar[]), CAST(:set_at AS timestamp[]), CAST(:missing AS integer[]))"
+    " AS v(n, t, s, a, m)"
+)
 
 
 def record(session, outcome, now):
