@@ -32,7 +32,7 @@ class Settings:
     mail_from: str
     outbound_format: str
     heartbeat: int
-    # change-log retention (gites.calendar.history), in days
+    # change-log retention (gites.calendar.domain.history), in days
     history_keep_days: int = 730
     # Bounds on one hub message (docs/messaging.rst, "Limits").
     hub_max_bytes: int = 64 * 1024

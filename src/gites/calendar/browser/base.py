@@ -64,7 +64,7 @@ def owned_cottage_for_write(session, pro_pk, heb_pk):
     cottages, else None.
 
     The row has the attributes ``heb_pk`` and ``heb_code_cgt``: what
-    :func:`gites.calendar.reservations.apply_owner_change` reads.
+    :func:`gites.calendar.domain.reservations.apply_owner_change` reads.
     """
     if pro_pk is None or heb_pk is None:
         return None
@@ -150,7 +150,7 @@ def portal_url():
 
 def widget_attributes(calendar_url, heb, title, months, start_month, i18n, toolbar=None):
     """The data-* attributes of an editable widget container (docs/owner-pages.rst);
-    ``i18n``: :func:`~gites.calendar.browser.widget_texts.widget_i18n` of the
+    ``i18n``: :func:`~gites.calendar.browser.owner.widget_texts.widget_i18n` of the
     request, made once per page."""
     attributes = {
         "class": "gites-calendar",

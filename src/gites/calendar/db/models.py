@@ -216,7 +216,7 @@ class OwnerLink(Base):
 
 
 class CalendarChange(Base):
-    """One applied change of a cottage's calendar (see gites.calendar.history).
+    """One applied change of a cottage's calendar (see gites.calendar.domain.history).
 
     Nights: ``first_day``..``last_day`` is the range the writer asked for,
     ``new_type`` loue / indisp / libre, ``changed_days`` how many of its days
@@ -249,10 +249,10 @@ class NightSource(Base):
     """Which change last set each night, stored per run of nights.
 
     One row per run of consecutive days that one recorded change actually
-    changed (at most :data:`gites.calendar.history.MAX_RUN` days; a change
+    changed (at most :data:`gites.calendar.domain.history.MAX_RUN` days; a change
     whose changed days are not consecutive has several rows).  A night's
     provenance is the row of the highest ``change_id`` that covers it
-    (:func:`gites.calendar.history.night_sources`); a freed day keeps the
+    (:func:`gites.calendar.domain.history.night_sources`); a freed day keeps the
     change that freed it.  Written by ``reservations.write_days`` next to
     the nights, in the same statement as the change rows on PostgreSQL
     (``history.write_plan``): a hub batch of 100 weekly bookings writes
@@ -283,7 +283,7 @@ class CalendarVersion(Base):
     The validator (``ETag``) of the public answers is derived from it: the
     legacy modification date is a day, so two changes in one day would
     otherwise leave a stale answer looking fresh.  Raised in the writer's
-    transaction by :func:`gites.calendar.reservations.bump_versions`.
+    transaction by :func:`gites.calendar.domain.reservations.bump_versions`.
     """
 
     __tablename__ = "gites_calendar_version"

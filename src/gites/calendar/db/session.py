@@ -207,7 +207,7 @@ def make_read_engine(engine):
     pool it also paid the ping, switching to autocommit and back, and the
     rollback on return (measured: about a third of the public
     ``selectedDays``' time).  Without the ping, a connection killed by a
-    database restart fails once: :func:`gites.calendar.public.read_busy_days`
+    database restart fails once: :func:`gites.calendar.domain.visibility.read_busy_days`
     reads again, on a connection the pool makes anew.  Disposed with
     ``engine``.
 

@@ -11,7 +11,7 @@ Two tables (docs/database.rst):
   so the provenance of a view is one range read on a primary key
   (:func:`night_sources`).
 
-Nights are recorded by :func:`gites.calendar.reservations.write_days`, the
+Nights are recorded by :func:`gites.calendar.domain.reservations.write_days`, the
 one write path of nights (owners, hub, iCal import), through
 :func:`plan_nights` (before the write: reads the current types) and
 :func:`write_plan` (after it).  Calendar state changes (``non actif``,

@@ -1,8 +1,8 @@
 """Importing owners' iCal feeds into their cottages (issue 13).
 
-A feed (:class:`~gites.calendar.models.IcalFeed`) is fetched safely
-(:mod:`gites.calendar.icalfetch`), read into nights
-(:mod:`gites.calendar.icalnights`), then reconciled with the cottage's
+A feed (:class:`~gites.calendar.db.models.IcalFeed`) is fetched safely
+(:mod:`gites.calendar.domain.ical_fetch`), read into nights
+(:mod:`gites.calendar.domain.ical_nights`), then reconciled with the cottage's
 calendar under the cottage lock:
 
 * a feed **owns** the nights it set (``gites_calendar_ical_night``, state
@@ -18,13 +18,13 @@ calendar under the cottage lock:
 * past nights are never changed.
 
 "Nobody changed it since": the change history
-(:func:`gites.calendar.history.night_sources`) says the last change of the
+(:func:`gites.calendar.domain.history.night_sources`) says the last change of the
 night is this feed's (source ``ical``, actor the feed id), *and* the
 reservation row still has the type and the ``res_date_cre`` the feed wrote
 (a writer outside this package, such as the legacy application, leaves no
 history but replaces the row).
 
-Changes go through :func:`gites.calendar.reservations.apply_owner_changes`
+Changes go through :func:`gites.calendar.domain.reservations.apply_owner_changes`
 (what the owner pages' ``apply_owner_change`` does, for several ranges:
 cottage lock, modification date, the one write path ``write_days``
 recording the change as ``Origin("ical", feed id)``, one outbox row per run

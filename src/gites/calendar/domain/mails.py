@@ -4,7 +4,7 @@ Messages are :class:`email.message.EmailMessage` objects with the default
 (RFC 6532-aware) policy, so a subject such as "Désactivation de votre
 calendrier" is RFC 2047-encoded and the body is UTF-8, whatever the mail
 server.  Sending goes through :mod:`smtplib` with the settings of
-:func:`gites.calendar.config.load_settings` (STARTTLS and login only when
+:func:`gites.calendar.settings.load_settings` (STARTTLS and login only when
 configured).
 """
 

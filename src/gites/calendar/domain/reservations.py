@@ -2,7 +2,7 @@
 
 Owner pages (``addRange``) and the hub daemon both come here, so both keep
 the invariant of docs/database.rst: at most one row per cottage and night.  Each write
-locks the cottage first (:func:`gites.calendar.db.lock_cottage`) and then
+locks the cottage first (:func:`gites.calendar.db.locks.lock_cottage`) and then
 replaces the rows of the range, all in the caller's transaction.
 """
 
@@ -135,12 +135,12 @@ def replace_days(session, heb_pk, day_list, selection_type, pro_fk, now, origin)
 def write_days(session, changes, pro_fk, now, origin):
     """Set many (cottage, day) at once: ``changes`` maps them to a selection type.
 
-    ``origin``: who makes the change, a :class:`gites.calendar.history.Origin`,
+    ``origin``: who makes the change, a :class:`gites.calendar.domain.history.Origin`,
     or {(cottage, day): Origin} when a batch mixes writers (the hub's
     notifications).  The change is recorded in the change log in the same
-    transaction (:mod:`gites.calendar.history`): one row per (cottage,
+    transaction (:mod:`gites.calendar.domain.history`): one row per (cottage,
     origin, type) whose days really changed; nothing when none did.
-    Returns the :class:`~gites.calendar.history.ChangeRow` written.
+    Returns the :class:`~gites.calendar.domain.history.ChangeRow` written.
 
     The cottages must be locked.  Nights: one DELETE per run of
     consecutive days of a cottage, sent as one ``executemany`` (psycopg2's
@@ -235,7 +235,7 @@ def bump_versions(session, heb_pks):
     session.execute(_BUMP, [{"heb_pk": heb_pk} for heb_pk in sorted(heb_pks)])
     if session.get_bind().dialect.name == "postgresql":
         # Delivered at commit: each Zope process forgets the states it kept
-        # for revalidations (gites.calendar.statecache).
+        # for revalidations (gites.calendar.domain.state_cache).
         session.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload(heb_pks)})
 
 

@@ -309,7 +309,7 @@ _STATE_CACHES = weakref.WeakKeyDictionary()
 
 
 def state_cache(engine):
-    """The :class:`gites.calendar.statecache.StateCache` of a PostgreSQL read
+    """The :class:`gites.calendar.domain.state_cache.StateCache` of a PostgreSQL read
     engine (made and started at first use), or None for other engines."""
     if not uses_prepared(engine):
         return None
@@ -334,7 +334,7 @@ def read_public_days(engine, heb_pk, first_day, months, today, if_none_match=Non
     cottage's state was read (one primary-key lookup, no
     ``reservation_proprio``).  Without a validator to check, the state and
     the days come in one statement.  ``engine``: a read engine
-    (:func:`gites.calendar.db.get_read_engine`), in autocommit mode.
+    (:func:`gites.calendar.db.session.get_read_engine`), in autocommit mode.
     """
     if not isinstance(heb_pk, int) or heb_pk <= 0:
         raise ValueError(f"not a cottage primary key: {heb_pk!r}")
@@ -407,7 +407,7 @@ def _read_prepared(engine, heb_pk, start, end, if_none_match):
 
 def _conditional_read(reader, heb_pk, start, end, if_none_match, cache=None):
     # Noted before each read: a state is kept only if no change was
-    # notified meanwhile (see gites.calendar.statecache).
+    # notified meanwhile (see gites.calendar.domain.state_cache).
     generation = cache.generation if cache is not None else None
     if if_none_match:
         state = reader.state(heb_pk)
@@ -436,7 +436,7 @@ def read_busy_days(engine, heb_pk, first_day, months, today):
     transaction of the caller.
 
     For read-only front ends (the public ``selectedDays``), with
-    :func:`gites.calendar.db.get_read_engine`: no ORM session, no join to the
+    :func:`gites.calendar.db.session.get_read_engine`: no ORM session, no join to the
     Zope transaction, a connection already in autocommit mode, so the one
     SELECT is the only statement (no ping, no BEGIN, no COMMIT/ROLLBACK
     round trip).  A connection found dead (database restarted) is dropped

@@ -24,7 +24,7 @@ locks every cottage of the batch (``FOR UPDATE``, in ``heb_pk`` order, so
 two daemons never deadlock), one reads the applied notifications that can
 matter, then the batch is played in Python, message after message, exactly
 as one-at-a-time application would, and its net effect is written: the
-days (:func:`~gites.calendar.reservations.write_days`), the modification
+days (:func:`~gites.calendar.domain.reservations.write_days`), the modification
 dates, the guard rows.
 """
 
@@ -59,7 +59,7 @@ _APPLIED = HubApplied.__table__
 # Every cottage having one of the CGT codes, locked until the end of the
 # transaction (SQLite ignores FOR UPDATE: its database lock serialises all
 # writers).  Writers of one cottage (owners' addRange, other daemons) are
-# serialised on these row locks, as gites.calendar.db.lock_cottage does.
+# serialised on these row locks, as gites.calendar.db.locks.lock_cottage does.
 # Rows are locked in heb_pk order: batches of two daemons cannot deadlock.
 _LOCK_COTTAGES = (
     select(_HEB.c.heb_code_cgt, _HEB.c.heb_pk)
@@ -109,7 +109,7 @@ def apply_hub_batch(session, bookings, now, jumps=None):
     caller's transaction; return their outcomes (constants of this module).
 
     The result is the one of applying them one after the other.  Raises
-    :class:`gites.calendar.reservations.InvalidRange` for a range that is
+    :class:`gites.calendar.domain.reservations.InvalidRange` for a range that is
     not acceptable (end before start, longer than two years), before any
     SQL: the caller parks such a message.  Database errors propagate: the
     caller rolls back and retries later.

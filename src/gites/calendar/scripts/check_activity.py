@@ -1,7 +1,7 @@
 """checkCalendarActivity: remind, then block, owners whose calendar is stale.
 
 Run daily from cron.  The rule and the re-run safety are described in
-:mod:`gites.calendar.activity` and docs/scripts.rst.
+:mod:`gites.calendar.domain.activity` and docs/scripts.rst.
 
 Exit status: 0 all done; 1 a mail failed (recorded, retried next run) or
 another run holds the lock; 2 bad settings or options.

@@ -1,7 +1,7 @@
 """gitesCalendarDemo: put the demonstration data into the database.
 
 The tables that are missing, then the demo proprios, cottages and owner
-links that are missing (``gites.calendar.demo``; nothing that is there is
+links that are missing (``gites.calendar.domain.demo``; nothing that is there is
 changed), as ``make run`` does before it starts the site.  The Plone members
 ``proprio`` and ``proprio2`` are made in the site by ``tools/create_site.py``.
 

@@ -6,7 +6,7 @@ One process, two loops:
   them to the database (:mod:`.handler`);
 * a thread relays the outbox to the hub (:mod:`.relay`).
 
-Settings come from the environment (:mod:`gites.calendar.config`):
+Settings come from the environment (:mod:`gites.calendar.settings`):
 ``GITES_DB_URL``; ``AMQP_BROKER_URL`` (or the legacy ``AMQP_BROKER_HOST`` with
 ``AMQP_USER``/``AMQP_PASSWORD``/``AMQP_VHOST``); without either, the embedded
 transport on ``var/kombu.db`` (development only, see docs/messaging.rst);

@@ -3,7 +3,7 @@
 Layers, small ones first (as plone.app.event stacks them):
 
 * ``SQLITE_DB`` / ``POSTGRES_DB`` -- a fresh database with the package's
-  schema, registered through :func:`gites.calendar.db.configure_db`; every
+  schema, registered through :func:`gites.calendar.db.session.configure_db`; every
   table is emptied before each test.  PostgreSQL: a throw-away database
   ``gites_calendar_test_<pid>`` is created on the server named by
   ``GITES_TEST_DB_URL`` (default: the local server) and dropped afterwards,
@@ -12,14 +12,14 @@ Layers, small ones first (as plone.app.event stacks them):
   add-on installed, on one database or the other.
 
 Every layer that brings an outside service -- the two databases here,
-RabbitMQ (:mod:`gites.calendar.testing_amqp`), Chromium
-(:mod:`gites.calendar.testing_browser`) -- is a :class:`ServiceLayer`: a
+RabbitMQ (:mod:`gites.calendar.testing.amqp`), Chromium
+(:mod:`gites.calendar.testing.browser`) -- is a :class:`ServiceLayer`: a
 service that cannot be used makes the tests that need it skip with the
 reason, except under ``CI=true``, where the layer fails instead: CI must
 never pass by skipping.  Tests derive from :class:`DatabaseTestCase` (or
 call :func:`require_layer`) to get that behaviour, whichever services their
-layer stacks.  (The SMTP and HTTP servers of :mod:`gites.calendar.testing_smtp`
-and :mod:`gites.calendar.testing_http` run in the test process, started by
+layer stacks.  (The SMTP and HTTP servers of :mod:`gites.calendar.testing.smtp`
+and :mod:`gites.calendar.testing.http` run in the test process, started by
 the test: nothing outside can be missing, and a server that does not start
 is a test error.)
 """
@@ -379,7 +379,7 @@ def read_statements(engine):
     """The list of the SQL statements the public reads send on ``engine``
     while in the block, whichever path they take: SQLAlchemy's (recorded
     by its cursor event) or the prepared statements on a raw psycopg2
-    cursor (:class:`gites.calendar.public.PreparedRead`, recorded as their
+    cursor (:class:`gites.calendar.domain.visibility.PreparedRead`, recorded as their
     SELECT; the PREPARE a new connection sends once is not listed)."""
     from gites.calendar.domain import visibility
 

@@ -381,7 +381,7 @@ def run_console_script(main, args, env, now=None):
 
 
 def demo_site(testcase, now, language="fr", member_pks=True):
-    """The demo data (:mod:`gites.calendar.demo`) on the test's Plone site,
+    """The demo data (:mod:`gites.calendar.domain.demo`) on the test's Plone site,
     the clock frozen at ``now``, the site speaking ``language``, committed.
     Its members are added as ``tools/create_site.py`` does for `make run`
     (the demo passwords are shorter than Plone's password policy, so not

@@ -2,7 +2,7 @@
 
 The script runs in-process through its ``main`` (as cron runs it, with the
 settings in the environment) and once as the installed console script.
-Mails are received by :class:`gites.calendar.testing_smtp.SmtpServer`.
+Mails are received by :class:`gites.calendar.testing.smtp.SmtpServer`.
 """
 
 import datetime

@@ -1,6 +1,6 @@
 """The pieces every view is built on: the request parameters
 (gites.calendar.browser.params) and the owners' JSON view base
-(gites.calendar.browser.owner.OwnerJsonView)."""
+(gites.calendar.browser.base.OwnerJsonView)."""
 
 import datetime
 import json

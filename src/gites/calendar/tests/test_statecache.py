@@ -1,4 +1,4 @@
-"""gites.calendar.statecache: what is kept, when it is dropped (no database).
+"""gites.calendar.domain.state_cache: what is kept, when it is dropped (no database).
 
 The listening itself (a real NOTIFY at commit) is exercised on PostgreSQL
 by test_conditional_requests; here the cache's rules, with a clock of our

@@ -2,7 +2,7 @@
 selectedDays, calendarInfo (docs/owner-pages.rst), on SQLite and PostgreSQL.
 
 The owner scenario (members, data, frozen clock) is in
-:mod:`gites.calendar.testing_fixtures`, shared by the other owner test modules.
+:mod:`gites.calendar.testing.fixtures`, shared by the other owner test modules.
 """
 
 import datetime

@@ -1,7 +1,7 @@
 """Real-browser tests of the availability-calendar widget (calendar.js).
 
 Headless Chromium (Debian's, via Playwright's sync API) drives the widget
-served by :mod:`gites.calendar.testing_widget_server`; no Plone is involved.
+served by :mod:`gites.calendar.testing.widget_server`; no Plone is involved.
 The server is frozen on 2027-03-10 and pages show March and April 2027.
 
 Run: make test TEST_ARGS="-t test_widget_browser" (zope.testrunner sets up the layers).

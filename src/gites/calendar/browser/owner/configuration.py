@@ -4,7 +4,7 @@ One choice, "Utilisation du calendrier" (vocabulary
 ``proprio.calendarconfig``), defaulting to the state of the owner's first
 public cottage.  Saving applies it to **all** the owner's cottages, public
 or not, with their modification date and blocking history
-(:mod:`gites.calendar.calendarconfig`).  A blocked (``bloque``) calendar
+(:mod:`gites.calendar.domain.calendar_state`).  A blocked (``bloque``) calendar
 cannot be changed here: the owner reactivates it from the e-mail link or
 asks the Gîtes de Wallonie.
 

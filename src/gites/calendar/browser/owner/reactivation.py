@@ -2,7 +2,7 @@
 
 Anonymous.  Finds the proprio whose ``pro_reactivation_hash`` is K and
 puts every one of its cottages back in use
-(:func:`gites.calendar.calendarconfig.reactivate`).
+(:func:`gites.calendar.domain.calendar_state.reactivate`).
 
 GET changes state here, on purpose: the link sits in e-mails already sent,
 and asking for a second click would strand the owners who followed it.

@@ -2,7 +2,7 @@
 
 GET ``hebPk``: JSON ``{"rented": ["YYYY-MM-DD", …], "type": ["loue"|"indisp", …],
 "origin": [{"source", "actor", "at", "mine"[, "name"]} | null, …]}`` (same order), never
-cached.  ``origin`` is the change that set the day (gites.calendar.history):
+cached.  ``origin`` is the change that set the day (gites.calendar.domain.history):
 its source and actor, ``at`` its local time (``YYYY-MM-DDTHH:MM``), ``mine``
 true when the owner asking made it, ``name`` the name the owner gave an
 imported feed (source ``ical``); null for a day set before the change

@@ -79,7 +79,7 @@ OWNER_TEXTS = {
     "selectionCancelled": _("widget_selection_cancelled", default="Sélection annulée."),
     "pastDay": _("widget_past_day", default="Les jours passés ne peuvent pas être modifiés."),
     "errorSave": _("widget_error_save", default="L'enregistrement a échoué. Veuillez réessayer."),
-    # Who set a busy day (the change log, gites.calendar.history), shown on
+    # Who set a busy day (the change log, gites.calendar.domain.history), shown on
     # focus and hover and read as the day's description: "{type}" a state
     # name, "{date}" dd/mm/yyyy, "{time}" HH:MM, "{actor}" the hub's
     # notification number or the imported calendar's name.

@@ -84,7 +84,7 @@ class ExternCalendarBase(grok.View):
         ``content``: everything the page shows besides its language and its
         resources' address (the widgets' attributes hold the cottage, the
         window, today and the texts); the template is covered by
-        :data:`gites.calendar.public.FORMAT_VERSION`.  The busy days are not
+        :data:`gites.calendar.domain.visibility.FORMAT_VERSION`.  The busy days are not
         in the page (the widget fetches them): an owner's change leaves it
         as it is.
         """

@@ -1,7 +1,7 @@
 """``@@gites-ical?token=T``: a cottage's private iCal feed (anonymous).
 
 Polled by the owner's other booking calendars (Airbnb, Booking, Google);
-the token is the only credential (see :mod:`gites.calendar.ical`).  A
+the token is the only credential (see :mod:`gites.calendar.domain.ical_export`).  A
 missing, malformed or unknown token gets a bare 404 that says nothing
 about why.  Read-only: nothing is written on this request.
 """

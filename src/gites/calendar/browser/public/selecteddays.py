@@ -3,15 +3,15 @@
 ``GET <navigation root>/selectedDays?hebPk=N&year=Y&month=M&range=R`` answers
 ``{"rented": ["YYYY-MM-DD", ...]}``: the busy days from max(first of month
 M of year Y, today) for R months, today included.  Only a cottage whose
-calendar is public (:mod:`gites.calendar.public`) has any; every other one
+calendar is public (:mod:`gites.calendar.domain.visibility`) has any; every other one
 gets the same empty answer, so nothing tells why.  Malformed parameters get
 ``400 {"error": "..."}``.
 
-Each answer carries an ``ETag`` (:func:`gites.calendar.public.make_etag` of
+Each answer carries an ``ETag`` (:func:`gites.calendar.domain.visibility.make_etag` of
 the visible window and the cottage's state and calendar version); a request
 whose ``If-None-Match`` matches gets ``304`` with no body, without reading
 ``reservation_proprio``: the cottage's state comes from the process's
-:mod:`gites.calendar.statecache` or one primary-key lookup.
+:mod:`gites.calendar.domain.state_cache` or one primary-key lookup.
 
 The owners' variant (all rows, with their types, not cached) is registered
 on the calendar folder (``IProprioCalendar``), a more specific context, so
