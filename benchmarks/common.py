@@ -8,6 +8,7 @@ RabbitMQ (guest/guest).  Each benchmark gets a fresh database
 
 import contextlib
 import dataclasses
+import operator
 import os
 import pathlib
 import shutil
@@ -18,6 +19,8 @@ import time
 from urllib.parse import quote
 
 import psycopg2
+
+from gites.calendar.testing import amqp as broker  # rabbitmqctl, as the tests use it
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
 BIN = TOP / "bin"
@@ -115,20 +118,12 @@ def seed_owners(cottages, first=1, cgt=True, prefix="BENC"):
 # -- RabbitMQ ---------------------------------------------------------------
 
 
-def rabbitmqctl(*args, check=True):
-    return subprocess.run(
-        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=120, check=check
-    ).stdout
-
-
 def create_vhost():
-    rabbitmqctl("delete_vhost", VHOST, check=False)
-    rabbitmqctl("add_vhost", VHOST)
-    rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    broker.create_vhost(VHOST)
 
 
 def delete_vhost():
-    rabbitmqctl("delete_vhost", VHOST, check=False)
+    broker.delete_vhost(VHOST)
 
 
 def queue_depth(channel, name):
@@ -148,22 +143,7 @@ def cursor_and_channel():
 
 def list_queues():
     """{name: (ready, unacked)} of the bench vhost (rabbitmqctl: slow, for checks)."""
-    out = rabbitmqctl(
-        "list_queues",
-        "-p",
-        VHOST,
-        "--quiet",
-        "--no-table-headers",
-        "name",
-        "messages_ready",
-        "messages_unacknowledged",
-    )
-    found = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3:
-            found[parts[0]] = (int(parts[1]), int(parts[2]))
-    return found
+    return broker.list_queues(VHOST, ("messages_ready", "messages_unacknowledged"))
 
 
 # -- processes --------------------------------------------------------------
@@ -292,6 +272,26 @@ class Result:
         return self.value / self.baseline if self.baseline else float("nan")
 
 
+_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge}
+
+
+def compared(bench, measured, baseline, target, notes=""):
+    """A :class:`Result`, met as its ``target`` reads: ``"<= 2 x bare"`` holds
+    the value against twice the baseline, ``"< 200 MB"`` against 200 itself.
+    ``measured`` is (metric, value, unit), ``baseline`` (name, value)."""
+    metric, value, unit = measured
+    baseline_name, baseline_value = baseline
+    comparison, number, *rest = target.split()
+    bound = float(number) * (baseline_value if rest[:1] == ["x"] else 1)
+    met = _COMPARISONS[comparison](value, bound)
+    return Result(bench, metric, value, baseline_name, baseline_value, target, met, unit, notes)
+
+
+def retried(retries):
+    """The note of the variants measured again after a broker outage ("" if none)."""
+    return f"; {retries} run(s) repeated after a broker outage" if retries else ""
+
+
 def run_alone(run, vhost=False, **options):
     """A benchmark run from its own module (``--quick`` read from argv): its
     table printed, then its database (and vhost) dropped, even on failure."""
@@ -367,7 +367,7 @@ def retrying(name, fn, attempts=3):
                 raise
             log(f"  {name}: {type(error).__name__}: {error}; broker outage? measuring again")
             try:
-                rabbitmqctl("await_startup", check=False)
+                broker.rabbitmqctl("await_startup", check=False, timeout=120)
             except subprocess.SubprocessError:
                 pass
             time.sleep(3)
