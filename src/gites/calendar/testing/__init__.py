@@ -41,23 +41,15 @@ from plone.app.testing import (
 )
 
 from gites.calendar.testing.db import POSTGRES_DB, SQLITE_DB
-from gites.calendar.testing.services import (
+
+# Re-exported: the service base is shared by every kind of test.
+from gites.calendar.testing.services import (  # noqa: F401
     DatabaseTestCase,
     ServiceLayer,
     ServiceUnavailable,
     require_layer,
     service_layers,
 )
-
-__all__ = [
-    "POSTGRES_DB",
-    "SQLITE_DB",
-    "DatabaseTestCase",
-    "ServiceLayer",
-    "ServiceUnavailable",
-    "require_layer",
-    "service_layers",
-]
 
 
 class GitesCalendarLayer(PloneSandboxLayer):
