@@ -29,7 +29,7 @@ import sys
 
 from kombu import Connection, Producer
 
-from benchmarks import common
+from benchmarks import common, report
 from gites.calendar.messaging import topology
 from gites.calendar.testing import amqp as broker
 
@@ -187,12 +187,12 @@ def run(quick=False, profile=False):
     best_name = max(("bare 1 tx/msg", "bare batched"), key=rates.get)
     verified = "state verified row for row, queue empty, 1 bad message parked in every run"
     return [
-        common.compared(
+        report.compared(
             f"1. backlog drain ({count:,} pickle msgs)",
             ("daemon", rates["daemon"], "msg/s"),
             (best_name, rates[best_name]),
             ">= 0.9 x best bare",
-            notes=f"{'; '.join(details)}; {verified}{common.retried(retries)}",
+            notes=f"{'; '.join(details)}; {verified}{report.retried(retries)}",
         )
     ]
 

@@ -15,7 +15,7 @@ merge makes ~35 ranges per cottage (~175,000 outbox rows).
 The outbox is emptied before each run and its row count checked after.
 """
 
-from benchmarks import common
+from benchmarks import common, report
 
 COTTAGES = 5000
 DAYS = 365
@@ -65,14 +65,14 @@ def run(quick=False):
         raise RuntimeError(f"export queued {export_rows} rows, the bare scan {bare_rows}")
     details = "; ".join(f"{n} {s:.1f} s, {r:.0f} MB RSS" for n, (s, r, _) in runs.items())
     return [
-        common.compared(
+        report.compared(
             f"5a. export time ({rows / 1e6:.2g}M rows)",
             ("exportCalendarEvents", export_s, "s"),
             ("bare scan+merge+write", bare_s),
             "<= 2 x bare",
             notes=f"{details}; {export_rows:,} outbox rows each",
         ),
-        common.compared(
+        report.compared(
             "5b. export peak memory",
             ("max RSS", export_rss, "MB"),
             ("bare scan+merge+write", bare_rss),

@@ -17,7 +17,7 @@ loop; the all-304 run under 60 s.
 
 import urllib.request
 
-from benchmarks import common
+from benchmarks import common, report
 
 FEEDS = 5000
 EVENTS = 50
@@ -80,7 +80,7 @@ def run(quick=False):
     for name in ("import, all new", "import, all changed"):
         seconds, rss, _ = runs[name]
         results.append(
-            common.compared(
+            report.compared(
                 f"7. ical {name} ({feeds:,} feeds x {EVENTS})",
                 ("importIcalFeeds run", seconds, "s"),
                 ("bare fetch+parse", bare_s),
@@ -90,7 +90,7 @@ def run(quick=False):
         )
     seconds, rss, _ = runs["import, all 304"]
     results.append(
-        common.compared(
+        report.compared(
             "7. ical import, all 304",
             ("importIcalFeeds run", seconds, "s"),
             ("bare fetch+parse", bare_s),
@@ -99,7 +99,7 @@ def run(quick=False):
     )
     peak = max(runs[n][1] for n in runs if n.startswith("import"))
     results.append(
-        common.compared(
+        report.compared(
             "7. ical import peak memory",
             ("max RSS", peak, "MB"),
             ("bare fetch+parse", bare_rss),

@@ -20,7 +20,7 @@ until every row is marked sent (relay) and the hub queue holds N messages.
 
 from kombu import Connection
 
-from benchmarks import common
+from benchmarks import common, report
 from gites.calendar.messaging import topology
 
 # Logs of a run with its own database/vhost go to their own directory too:
@@ -107,12 +107,12 @@ def run(quick=False):
         common.log(f"  relay {details[-1]}")
     verified = "hub queue verified to hold every message"
     return [
-        common.compared(
+        report.compared(
             f"2. outbox relay ({count:,} rows, confirms)",
             ("relay", rates["relay"], "msg/s"),
             ("bare publish", rates["bare publish"]),
             ">= 0.9 x bare",
-            notes=f"{'; '.join(details)}; {verified}{common.retried(retries)}",
+            notes=f"{'; '.join(details)}; {verified}{report.retried(retries)}",
         )
     ]
 

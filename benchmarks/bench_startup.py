@@ -22,7 +22,7 @@ import re
 import statistics
 import subprocess
 
-from benchmarks import common
+from benchmarks import common, report
 from benchmarks.bench_drain import publish, reset_data
 from gites.calendar.messaging import topology
 from gites.calendar.scripts.hub_tool import hub_message
@@ -112,7 +112,7 @@ def run(quick=False):
             f" ({', '.join(f'{v:.3f}' for v in values)}); imports {imports[name]:.3f} s"
         )
     return [
-        common.compared(
+        report.compared(
             "6. start-up: spawn to first message committed",
             ("daemon", medians["daemon"], "s"),
             ("bare loop", medians["bare"]),
