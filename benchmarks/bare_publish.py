@@ -21,7 +21,7 @@ import psycopg2
 
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import SiteChange, encode_site_change
-from gites.calendar.testing.amqp import publish_persistent
+from gites.calendar.testing.broker import publish_persistent
 
 
 def main(argv=None):

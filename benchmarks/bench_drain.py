@@ -31,7 +31,7 @@ from kombu import Connection, Producer
 
 from benchmarks import common, report
 from gites.calendar.messaging import topology
-from gites.calendar.testing import amqp as broker
+from gites.calendar.testing import broker
 
 # Logs of a run with its own database/vhost go to their own directory too:
 # run.py removes common.VAR at its end, and a concurrent run with the

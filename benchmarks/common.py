@@ -22,7 +22,7 @@ from urllib.parse import quote
 import psycopg2
 
 from benchmarks import report
-from gites.calendar.testing import amqp as broker  # rabbitmqctl, as the tests use it
+from gites.calendar.testing import broker  # rabbitmqctl, as the tests use it
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
 BIN = TOP / "bin"

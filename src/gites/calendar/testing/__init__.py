@@ -1,26 +1,15 @@
-"""Test layers and fixtures: the add-on's Plone layers here, one module per
-service or concern beside them.
+"""Test layers and fixtures, one module per service or concern; here the
+base of every layer that brings an outside service, and its check.
 
-Here: ``GITES_CALENDAR_FIXTURE``, Plone with the add-on installed (the
-``simple_publication_workflow``, as on a real site), and the
-``GITES_CALENDAR_{INTEGRATION,FUNCTIONAL}_TESTING[_PG]`` and ``RESTAPI``
-layers that stack it on one database or the other; :func:`integration_layers`
-and the like give the pair a class decorated with
-:func:`~gites.calendar.testing.db.on_both_databases` runs on.  The service
-layers' base (:mod:`.services`: :class:`ServiceLayer`, :func:`require_layer`,
-:class:`DatabaseTestCase`) and the database layers Plone stacks on
-(``SQLITE_DB``, ``POSTGRES_DB``) can be imported from here too.
-
-Beside:
-
-* :mod:`.services` -- :class:`ServiceLayer`, the base of every layer that
-  brings an outside service: one that cannot be used makes the tests on it
-  skip with the reason, or fail under ``CI=true``;
+* here: :class:`ServiceLayer`, :class:`ServiceUnavailable`,
+  :func:`require_layer`, :class:`DatabaseTestCase`;
 * :mod:`.db` -- SQLite and PostgreSQL, :func:`~.db.on_both_databases`, the
-  read-path probes;
+  read-path probes; :mod:`.plone` -- the add-on's Plone layers on either;
 * :mod:`.amqp` -- RabbitMQ (a vhost per test process), PostgreSQL +
-  RabbitMQ (``DAEMON_PG``) and the broker helpers; :mod:`.daemon` -- the
-  daemon as a subprocess or a thread, the broker test-case bases;
+  RabbitMQ (``DAEMON_PG``) and the broker helpers, on :mod:`.broker`
+  (rabbitmqctl, vhosts, persistent publishes: what the benchmarks share);
+  :mod:`.daemon` -- the daemon as a subprocess or a thread, the broker
+  test-case bases;
 * :mod:`.browser` -- the WSGI server and the one Chromium layer;
 * :mod:`.fixtures` -- seeding, members, the site's language, the frozen
   clock, the owner scenario and its test-case bases;
@@ -28,110 +17,128 @@ Beside:
 * :mod:`.smtp`, :mod:`.http`, :mod:`.widget_server` -- servers a test
   starts in its own process (nothing outside can be missing, and a server
   that does not start is a test error).
+
+Every layer that brings an outside service -- the two databases, RabbitMQ,
+Chromium -- is a :class:`ServiceLayer`: a service that cannot be used makes
+the tests that need it skip with the reason, except under ``CI=true``,
+where the layer fails instead: CI must never pass by skipping.  Tests
+derive from :class:`DatabaseTestCase` (or call :func:`require_layer`) to
+get that behaviour, whichever services their layer stacks.
+
+This module imports nothing heavy: the benchmarks import :mod:`.broker`,
+and a large benchmark process would inflate the peak memory its measured
+children report.  The layers of :mod:`.db` and :mod:`.plone` are still
+reachable as ``testing.SQLITE_DB`` and the like (:func:`__getattr__`).
 """
 
-from plone.app.testing import (
-    PLONE_FIXTURE,
-    TEST_USER_ID,
-    FunctionalTesting,
-    IntegrationTesting,
-    PloneSandboxLayer,
-    applyProfile,
-    setRoles,
-)
+import importlib
+import os
+import unittest
 
-from gites.calendar.testing.db import POSTGRES_DB, SQLITE_DB
-
-# Re-exported: the service base is shared by every kind of test.
-from gites.calendar.testing.services import (  # noqa: F401
-    DatabaseTestCase,
-    ServiceLayer,
-    ServiceUnavailable,
-    require_layer,
-    service_layers,
-)
+from plone.testing import Layer
 
 
-class GitesCalendarLayer(PloneSandboxLayer):
-    defaultBases = (PLONE_FIXTURE,)
-
-    def setUpZope(self, app, configurationContext):
-        import five.grok
-        import plone.app.contenttypes
-        import z3c.saconfig
-
-        self.loadZCML(package=five.grok)
-        self.loadZCML(package=z3c.saconfig, name="meta.zcml")
-        self.loadZCML(package=plone.app.contenttypes)
-        import gites.calendar
-
-        self.loadZCML(package=gites.calendar)
-
-    def setUpPloneSite(self, portal):
-        # As on a real site: content is private until published.
-        portal.portal_workflow.setDefaultChain("simple_publication_workflow")
-        applyProfile(portal, "gites.calendar:default")
-        setRoles(portal, TEST_USER_ID, ["Manager"])
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-GITES_CALENDAR_FIXTURE = GitesCalendarLayer()
-
-GITES_CALENDAR_INTEGRATION_TESTING = IntegrationTesting(
-    bases=(GITES_CALENDAR_FIXTURE, SQLITE_DB), name="GitesCalendar:Integration:SQLite"
-)
-GITES_CALENDAR_INTEGRATION_TESTING_PG = IntegrationTesting(
-    bases=(GITES_CALENDAR_FIXTURE, POSTGRES_DB), name="GitesCalendar:Integration:PostgreSQL"
-)
-GITES_CALENDAR_FUNCTIONAL_TESTING = FunctionalTesting(
-    bases=(GITES_CALENDAR_FIXTURE, SQLITE_DB), name="GitesCalendar:Functional:SQLite"
-)
-GITES_CALENDAR_FUNCTIONAL_TESTING_PG = FunctionalTesting(
-    bases=(GITES_CALENDAR_FIXTURE, POSTGRES_DB), name="GitesCalendar:Functional:PostgreSQL"
-)
+class ServiceUnavailable(Exception):
+    """Raised by :meth:`ServiceLayer.start_service`: the service cannot be used (the reason)."""
 
 
-class GitesCalendarRestapiLayer(PloneSandboxLayer):
-    """The add-on plus ``plone.restapi:default``, as on a Volto or headless
-    site: the JSON write paths (``PATCH @users``) a member could use."""
+class ServiceLayer(Layer):
+    """The base of every layer that brings an outside service.
 
-    defaultBases = (GITES_CALENDAR_FIXTURE,)
+    A subclass names its ``service`` and fills in the hooks:
+    :meth:`start_service` (raises :class:`ServiceUnavailable` with the
+    reason when the service cannot be used), :meth:`stop_service` and
+    :meth:`reset_service` (before each test); none of them runs for a
+    service that did not start.  The layer's resource
+    ``<service>_unavailable`` is ``None`` or the reason, and
+    :func:`require_layer` reads it for every service layer a test stacks.
+    Under ``CI=true`` a service that cannot be used fails the layer instead.
+    """
 
-    def setUpZope(self, app, configurationContext):
-        import plone.restapi
-        from plone.testing import zope
+    service = None
 
-        self.loadZCML(package=plone.restapi)
-        zope.installProduct(app, "plone.restapi")
+    @property
+    def unavailable_key(self):
+        return f"{self.service}_unavailable"
 
-    def setUpPloneSite(self, portal):
-        applyProfile(portal, "plone.restapi:default")
+    def setUp(self):
+        self[self.unavailable_key] = None
+        try:
+            self.start_service()
+        except ServiceUnavailable as error:
+            reason = f"{self.__name__}: {error}"
+            if in_ci():
+                raise RuntimeError(f"{reason} (CI=true: not skipping)") from None
+            self[self.unavailable_key] = reason
+
+    def tearDown(self):
+        if self[self.unavailable_key] is None:
+            self.stop_service()
+        del self[self.unavailable_key]
+
+    def testSetUp(self):
+        if self[self.unavailable_key] is None:
+            self.reset_service()
+
+    def start_service(self):
+        raise NotImplementedError
+
+    def stop_service(self):
+        pass
+
+    def reset_service(self):
+        pass
 
 
-GITES_CALENDAR_RESTAPI_FIXTURE = GitesCalendarRestapiLayer()
-GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING = FunctionalTesting(
-    bases=(GITES_CALENDAR_RESTAPI_FIXTURE, SQLITE_DB), name="GitesCalendar:RestAPI:SQLite"
-)
-GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING_PG = FunctionalTesting(
-    bases=(GITES_CALENDAR_RESTAPI_FIXTURE, POSTGRES_DB), name="GitesCalendar:RestAPI:PostgreSQL"
-)
+def service_layers(layer):
+    """The :class:`ServiceLayer` instances among ``layer`` and its bases."""
+    order = getattr(layer, "baseResolutionOrder", ())  # a plone.testing layer, or not
+    return [each for each in order if isinstance(each, ServiceLayer)]
 
 
-def restapi_functional_layers():
-    return {
-        "sqlite": GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING,
-        "postgresql": GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING_PG,
-    }
+def require_layer(testcase):
+    """Skip the test when a service its layer stacks cannot be used; under
+    ``CI=true`` fail it instead (the layer has failed already, but a test
+    must never pass by skipping)."""
+    for service in service_layers(getattr(testcase, "layer", None)):
+        reason = service.get(service.unavailable_key)
+        if reason:
+            if in_ci():
+                raise RuntimeError(f"{reason} (CI=true: not skipping)")
+            raise unittest.SkipTest(reason)
 
 
-def integration_layers():
-    return {
-        "sqlite": GITES_CALENDAR_INTEGRATION_TESTING,
-        "postgresql": GITES_CALENDAR_INTEGRATION_TESTING_PG,
-    }
+class DatabaseTestCase(unittest.TestCase):
+    """Base class of the tests that need their layer's services."""
+
+    def setUp(self):
+        require_layer(self)
+        super().setUp()
 
 
-def functional_layers():
-    return {
-        "sqlite": GITES_CALENDAR_FUNCTIONAL_TESTING,
-        "postgresql": GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
-    }
+# The layers, by the module that defines them: read as attributes of the
+# package (``testing.SQLITE_DB``), imported only then.
+_LAYER_MODULES = {
+    "SQLITE_DB": "db",
+    "POSTGRES_DB": "db",
+    "DATABASES": "db",
+    "GITES_CALENDAR_FIXTURE": "plone",
+    "GITES_CALENDAR_INTEGRATION_TESTING": "plone",
+    "GITES_CALENDAR_INTEGRATION_TESTING_PG": "plone",
+    "GITES_CALENDAR_FUNCTIONAL_TESTING": "plone",
+    "GITES_CALENDAR_FUNCTIONAL_TESTING_PG": "plone",
+    "GITES_CALENDAR_RESTAPI_FIXTURE": "plone",
+    "GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING": "plone",
+    "GITES_CALENDAR_RESTAPI_FUNCTIONAL_TESTING_PG": "plone",
+}
+
+
+def __getattr__(name):
+    if name not in _LAYER_MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_LAYER_MODULES[name]}")
+    return getattr(module, name)

@@ -6,86 +6,37 @@ named by ``GITES_TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/``
 with ``rabbitmqctl add_vhost`` + ``set_permissions``, deletes it at tearDown,
 and deletes the queues in it before each test.  It exposes
 ``layer['amqp_url']`` and ``layer['amqp_vhost']``.  A service layer
-(:class:`gites.calendar.testing.services.ServiceLayer`): an unreachable broker (or no
+(:class:`gites.calendar.testing.ServiceLayer`): an unreachable broker (or no
 ``rabbitmqctl``) sets ``layer['amqp_unavailable']`` to the reason, so the
 tests skip -- except under ``CI=true``, where setUp fails.
 
 ``DAEMON_PG`` = PostgreSQL + RabbitMQ, for the daemon and relay tests (the
 daemon itself and their test-case bases: :mod:`gites.calendar.testing.daemon`).
 
-Below the layers: what the tests do on the broker -- stop and start it, cut
-connections, list, bind and read queues, publish as the hub or a hostile
-publisher would, set queue policies.
+Below the layers, the AMQP side of the broker tests: bind, read and count
+queues, publish as the hub or a hostile publisher would, make the parking
+queue refuse publishes.  The ``rabbitmqctl`` side (stop and start the
+broker, cut connections, list queues, policies) is
+:mod:`gites.calendar.testing.broker`.
 """
 
 import os
-import shutil
 import socket
 import subprocess
 from urllib.parse import quote, urlsplit
 
 from plone.testing import Layer
 
+from gites.calendar.testing import ServiceLayer, ServiceUnavailable
+from gites.calendar.testing.broker import (
+    create_vhost,
+    delete_vhost,
+    publish_persistent,
+    set_policy,
+)
 from gites.calendar.testing.db import POSTGRES_DB
-from gites.calendar.testing.services import ServiceLayer, ServiceUnavailable
 
 DEFAULT_TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
-
-
-def rabbitmqctl(*args, check=True, timeout=60):
-    """Run rabbitmqctl; return its stdout (raises CalledProcessError if check)."""
-    executable = shutil.which("rabbitmqctl")
-    if executable is None:
-        raise FileNotFoundError("rabbitmqctl is not on PATH")
-    result = subprocess.run(  # noqa: S603 - fixed executable, arguments from the tests
-        [executable, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if check and result.returncode != 0:
-        raise subprocess.CalledProcessError(
-            result.returncode, result.args, result.stdout, result.stderr
-        )
-    return result.stdout
-
-
-def broker_stop():
-    """Stop the RabbitMQ application (every vhost!): keep the outage short."""
-    rabbitmqctl("stop_app")
-
-
-def broker_start():
-    rabbitmqctl("start_app")
-    rabbitmqctl("await_startup")
-
-
-def close_vhost_connections(vhost, reason="test: connection cut"):
-    rabbitmqctl("close_all_connections", "-p", vhost, reason)
-
-
-def create_vhost(vhost, user="guest"):
-    """A fresh, empty ``vhost`` (deleted first if it is there) where ``user``
-    may do anything."""
-    rabbitmqctl("delete_vhost", vhost, check=False)
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-
-
-def delete_vhost(vhost):
-    rabbitmqctl("delete_vhost", vhost, check=False)
-
-
-QUEUE_COUNTS = ("messages_ready", "messages_unacknowledged", "consumers")
-
-
-def list_queues(vhost, columns=QUEUE_COUNTS):
-    """{queue name: the counts ``columns`` of ``rabbitmqctl list_queues``},
-    by default (messages ready, messages unacknowledged, consumers)."""
-    out = rabbitmqctl("list_queues", "-p", vhost, "--quiet", "--no-table-headers", "name", *columns)
-    queues = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 1 + len(columns):
-            queues[parts[0]] = tuple(int(p) for p in parts[1:])
-    return queues
 
 
 class RabbitMQLayer(ServiceLayer):
@@ -134,20 +85,6 @@ DAEMON_PG = Layer(bases=(POSTGRES_DB, RABBITMQ), name="gites.calendar:PostgreSQL
 
 
 # -- helpers for the messaging tests -------------------------------------------
-
-
-def publish_persistent(producer, body, routing_key, content_type, **options):
-    """Publish ``body`` as the hub and the relay do: persistent, the bytes as
-    they are (``content_encoding`` binary: kombu encodes nothing).  The
-    benchmarks publish their backlogs with it too."""
-    producer.publish(
-        body,
-        routing_key=routing_key,
-        content_type=content_type,
-        content_encoding="binary",
-        delivery_mode=2,
-        **options,
-    )
 
 
 def publish_raw(url, messages, exchange="booking.update", routing_key="gdw", retry=False):
@@ -286,19 +223,6 @@ def publish_message(url, body, routing_key="gdw", **options):
         Producer(channel, exchange=topology.HUB_EXCHANGE).publish(
             body, routing_key=routing_key, delivery_mode=2, retry=False, **options
         )
-
-
-def set_policy(vhost, name, pattern, definition):
-    """A queue policy in the test vhost (e.g. one that refuses publishes)."""
-    import json
-
-    rabbitmqctl(
-        "set_policy", "-p", vhost, "--apply-to", "queues", name, pattern, json.dumps(definition)
-    )
-
-
-def clear_policy(vhost, name):
-    rabbitmqctl("clear_policy", "-p", vhost, name, check=False)
 
 
 def refuse_parking(vhost, name="test-refuse-parking"):

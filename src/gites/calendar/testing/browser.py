@@ -13,7 +13,7 @@
 
 Chromium or Playwright missing makes the tests skip with the reason, except
 under ``CI=true``, where the layer fails: CI never passes by skipping (a
-:class:`gites.calendar.testing.services.ServiceLayer`, as the databases and RabbitMQ).
+:class:`gites.calendar.testing.ServiceLayer`, as the databases and RabbitMQ).
 
 On a busy machine a page's ``load`` event can come very late (it waits for
 every image, font and script of Plone's theme), so the tests never wait for
@@ -33,9 +33,9 @@ import transaction
 from webtest.http import StopableWSGIServer
 
 import gites.calendar
-from gites.calendar.testing import GITES_CALENDAR_FIXTURE
+from gites.calendar.testing import ServiceLayer, ServiceUnavailable, require_layer
 from gites.calendar.testing.db import SQLITE_DB
-from gites.calendar.testing.services import ServiceLayer, ServiceUnavailable, require_layer
+from gites.calendar.testing.plone import GITES_CALENDAR_FIXTURE
 
 CHROMIUM_PATH = os.environ.get("GITES_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

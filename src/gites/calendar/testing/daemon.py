@@ -17,9 +17,10 @@ import tempfile
 import threading
 import time
 
-from gites.calendar.testing.amqp import DAEMON_PG, list_queues
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.amqp import DAEMON_PG
+from gites.calendar.testing.broker import list_queues
 from gites.calendar.testing.fixtures import seed_cottages
-from gites.calendar.testing.services import DatabaseTestCase
 
 
 def wait_until(predicate, timeout=90.0, interval=0.1):

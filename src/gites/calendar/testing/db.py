@@ -6,7 +6,7 @@
   ``gites_calendar_test_<pid>`` is created on the server named by
   ``GITES_TEST_DB_URL`` (default: the local server) and dropped afterwards,
   so parallel runs never meet.  Both are service layers
-  (:class:`gites.calendar.testing.services.ServiceLayer`).
+  (:class:`gites.calendar.testing.ServiceLayer`).
 * :func:`on_both_databases` runs a test class on each.
 * :func:`read_statements`, :func:`settle_state_cache`,
   :func:`wait_for_state_cache` -- what the public reads send, and the
@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, event, text
 from gites.calendar.db import schema as db_schema
 from gites.calendar.db import session as db
 from gites.calendar.db.models import Base
-from gites.calendar.testing.services import ServiceLayer, ServiceUnavailable
+from gites.calendar.testing import ServiceLayer, ServiceUnavailable
 
 DEFAULT_TEST_PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -38,7 +38,7 @@ from zope.interface import alsoProvides
 from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement, OutboxMessage, Proprio, Reservation
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.testing.services import DatabaseTestCase
+from gites.calendar.testing import DatabaseTestCase
 
 # -- seeding ---------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from plone import api
 from plone.testing.zope import Browser
 import transaction
 
-from gites.calendar.testing import functional_layers
 from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
@@ -27,6 +26,7 @@ from gites.calendar.testing.fixtures import (
     PLAIN_HEB,
     OwnerFunctionalTestCase,
 )
+from gites.calendar.testing.plone import functional_layers
 
 
 @on_both_databases(functional_layers())

@@ -28,8 +28,9 @@ from gites.calendar.browser.params import (
     whole_number,
 )
 from gites.calendar.db import session as db
-from gites.calendar.testing import GITES_CALENDAR_INTEGRATION_TESTING, DatabaseTestCase
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.fixtures import add_cottage, add_proprio, link_member, site_in_french
+from gites.calendar.testing.plone import GITES_CALENDAR_INTEGRATION_TESTING
 
 date = datetime.date
 

@@ -22,7 +22,7 @@ import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.domain.reservations import days
-from gites.calendar.testing import GITES_CALENDAR_FIXTURE, DatabaseTestCase
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.db import POSTGRES_DB
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
@@ -34,6 +34,7 @@ from gites.calendar.testing.fixtures import (
     seed,
     site_in_french,
 )
+from gites.calendar.testing.plone import GITES_CALENDAR_FIXTURE
 
 
 class DatabaseEnvironment(Layer):

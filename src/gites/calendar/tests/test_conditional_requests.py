@@ -23,11 +23,7 @@ from gites.calendar.domain.reservations import RangeChange, apply_owner_change, 
 from gites.calendar.domain.visibility import etag_matches
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import APPLIED, apply_hub_booking
-from gites.calendar.testing import (
-    GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
-    DatabaseTestCase,
-    functional_layers,
-)
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.db import (
     on_both_databases,
     read_statements,
@@ -35,6 +31,7 @@ from gites.calendar.testing.db import (
     wait_for_state_cache,
 )
 from gites.calendar.testing.fixtures import add_cottage, add_proprio, freeze_clock
+from gites.calendar.testing.plone import GITES_CALENDAR_FUNCTIONAL_TESTING_PG, functional_layers
 
 NOW = datetime.datetime(2030, 3, 10, 9, 0)
 OWNER_1 = Origin(OWNER, 1)

@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from gites.calendar.db.models import BlockingHistory, Hebergement
 from gites.calendar.domain import calendar_state
-from gites.calendar.testing import functional_layers, integration_layers
 from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
@@ -22,6 +21,7 @@ from gites.calendar.testing.fixtures import (
     OwnerIntegrationTestCase,
     freeze_clock,
 )
+from gites.calendar.testing.plone import functional_layers, integration_layers
 
 OWN = (CGT_HEB, PLAIN_HEB, HIDDEN_HEB)
 

@@ -17,14 +17,12 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement, HubApplied
 from gites.calendar.domain.reservations import busy_days, days
 from gites.calendar.messaging import consumer, topology
-from gites.calendar.testing.amqp import (
+from gites.calendar.testing.amqp import get_all, publish_raw, queue_counts
+from gites.calendar.testing.broker import (
     broker_start,
     broker_stop,
     close_vhost_connections,
-    get_all,
     list_queues,
-    publish_raw,
-    queue_counts,
 )
 from gites.calendar.testing.daemon import (
     BrokerTestCase,

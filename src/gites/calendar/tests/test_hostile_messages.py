@@ -17,14 +17,13 @@ from gites.calendar.db.models import HubApplied
 from gites.calendar.domain.reservations import busy_days
 from gites.calendar.messaging import topology
 from gites.calendar.testing.amqp import (
-    clear_policy,
     get_all_raw,
-    list_queues,
     publish_message,
     publish_raw,
     queue_counts,
     refuse_parking,
 )
+from gites.calendar.testing.broker import clear_policy, list_queues
 from gites.calendar.testing.daemon import RunningDaemonTestCase, process_output, wait_until
 from gites.calendar.testing.hub_messages import colliding_keys_pickle, hub_body
 

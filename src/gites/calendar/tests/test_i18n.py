@@ -15,7 +15,7 @@ from zope.i18n import translate
 from zope.i18n.interfaces import ITranslationDomain
 
 from gites.calendar import _
-from gites.calendar.testing import GITES_CALENDAR_INTEGRATION_TESTING
+from gites.calendar.testing.plone import GITES_CALENDAR_INTEGRATION_TESTING
 
 TOP = pathlib.Path(__file__).resolve().parents[4]
 SCRIPT = TOP / "tools" / "i18n.py"

@@ -12,7 +12,7 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import IcalToken, Proprio, Reservation
 from gites.calendar.domain import ical_export
 from gites.calendar.domain.reservations import midnight
-from gites.calendar.testing import DatabaseTestCase, functional_layers
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
@@ -24,6 +24,7 @@ from gites.calendar.testing.fixtures import (
     add_cottage,
     add_proprio,
 )
+from gites.calendar.testing.plone import functional_layers
 
 TODAY = datetime.date(2030, 6, 15)
 NOW = datetime.datetime(2030, 6, 15, 10, 30)

@@ -18,7 +18,7 @@ import transaction
 from gites.calendar.db import session as db
 from gites.calendar.db.models import IcalFeed, OutboxMessage
 from gites.calendar.domain.reservations import busy_days
-from gites.calendar.testing import DatabaseTestCase, functional_layers
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     add_cottage,
@@ -28,6 +28,7 @@ from gites.calendar.testing.fixtures import (
     publisher_browser,
 )
 from gites.calendar.testing.http import serve_feeds
+from gites.calendar.testing.plone import functional_layers
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 30)

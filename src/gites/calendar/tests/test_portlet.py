@@ -13,7 +13,6 @@ from zope.component import getMultiAdapter, getUtility
 
 from gites.calendar.db.models import BLOQUE, NON_ACTIF, Hebergement
 from gites.calendar.portlets.calendarmenu import Assignment
-from gites.calendar.testing import integration_layers
 from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
@@ -25,6 +24,7 @@ from gites.calendar.testing.fixtures import (
     PLAIN_HEB,
     OwnerIntegrationTestCase,
 )
+from gites.calendar.testing.plone import integration_layers
 
 BLOCKED_TEXT = "Votre calendrier est bloqué. Veuillez contacter les Gîtes de Wallonie."
 

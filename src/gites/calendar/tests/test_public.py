@@ -16,13 +16,10 @@ import transaction
 from gites.calendar.db import session as db
 from gites.calendar.db.models import BLOQUE, INDISP, LOUE, NON_ACTIF, SEARCH_ACTIF, Reservation
 from gites.calendar.domain.visibility import busy_days_from, visible_cottage, visible_cottages
-from gites.calendar.testing import (
-    GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
-    DatabaseTestCase,
-    functional_layers,
-)
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.db import db_layers, on_both_databases, read_statements
 from gites.calendar.testing.fixtures import add_cottage, add_proprio, freeze_clock
+from gites.calendar.testing.plone import GITES_CALENDAR_FUNCTIONAL_TESTING_PG, functional_layers
 
 TODAY = datetime.date(2030, 3, 10)
 NOW = datetime.datetime(2030, 3, 10, 14, 30)

@@ -6,7 +6,6 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from gites.calendar.db.models import BlockingHistory, Hebergement
-from gites.calendar.testing import functional_layers
 from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
@@ -16,6 +15,7 @@ from gites.calendar.testing.fixtures import (
     PLAIN_HEB,
     OwnerFunctionalTestCase,
 )
+from gites.calendar.testing.plone import functional_layers
 
 KEY = "k" * 40  # seed() gives it to proprio 10
 BLOCKED_ON = datetime.date(2030, 6, 1)

@@ -9,7 +9,7 @@ from plone.portlets.interfaces import IPortletAssignmentMapping, IPortletManager
 from zope.component import getMultiAdapter, getUtility
 
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
-from gites.calendar.testing import GITES_CALENDAR_INTEGRATION_TESTING
+from gites.calendar.testing.plone import GITES_CALENDAR_INTEGRATION_TESTING
 
 
 def left_column(context):

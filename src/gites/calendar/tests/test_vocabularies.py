@@ -4,9 +4,9 @@ from plone.app.testing import login, logout
 from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
-from gites.calendar.testing import integration_layers
 from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import NOPK, OTHER, OWNER, OwnerIntegrationTestCase
+from gites.calendar.testing.plone import integration_layers
 
 
 @on_both_databases(integration_layers())
