@@ -52,7 +52,7 @@ from gites.calendar.db.locks import advisory_lock, lock_cottage
 from gites.calendar.db.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
 from gites.calendar.db.session import session_scope
 from gites.calendar.domain import calendar_state, history, mails
-from gites.calendar.domain.reservations import bump_versions
+from gites.calendar.domain.calendar_versions import bump_versions
 from gites.calendar.logsafe import one_line
 
 logger = logging.getLogger("gites.calendar.domain.activity")
