@@ -283,7 +283,7 @@ class CalendarVersion(Base):
     The validator (``ETag``) of the public answers is derived from it: the
     legacy modification date is a day, so two changes in one day would
     otherwise leave a stale answer looking fresh.  Raised in the writer's
-    transaction by :func:`gites.calendar.domain.reservations.bump_versions`.
+    transaction by :func:`gites.calendar.domain.calendar_versions.bump_versions`.
     """
 
     __tablename__ = "gites_calendar_version"

@@ -85,7 +85,8 @@ def fetch_and_read(job, today, fetch=ical_fetch.fetch):
 def record(session, outcome, now):
     """Apply one fetch outcome to its feed (in the caller's transaction).
 
-    Returns :class:`Applied` (None for a failure or a feed gone meanwhile).
+    Returns :class:`~gites.calendar.domain.ical_reconcile.Applied` (None for a
+    failure or a feed gone meanwhile).
     """
     feed = session.get(IcalFeed, outcome.job.feed_id)
     if feed is None or feed.url != outcome.job.url:
