@@ -258,7 +258,7 @@ class NightSource(Base):
     (``history.write_plan``): a hub batch of 100 weekly bookings writes
     ~100 rows here instead of ~700 (one per night), which was most of what
     the change log cost the daemon's drain.  Rows are never updated: a
-    later change adds its own; retention (``history.prune_batch``) removes
+    later change adds its own; retention (``history_retention.prune_batch``) removes
     those no night is explained by any more.
 
     ``change_id`` has no FOREIGN KEY on purpose: its per-row check (a

@@ -51,7 +51,7 @@ from gites.calendar import clock
 from gites.calendar.db.locks import advisory_lock, lock_cottage
 from gites.calendar.db.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
 from gites.calendar.db.session import session_scope
-from gites.calendar.domain import calendar_state, history, mails
+from gites.calendar.domain import calendar_state, history, history_retention, mails
 from gites.calendar.domain.reservations import bump_versions
 from gites.calendar.logsafe import one_line
 
@@ -321,7 +321,7 @@ def run_lock(engine):
         yield
 
 
-def prune_history(keep_days, now, batch=history.PRUNE_BATCH):
+def prune_history(keep_days, now, batch=history_retention.PRUNE_BATCH):
     """Retention of the change log: remove the changes older than
     ``keep_days`` (settings ``GITES_HISTORY_KEEP_DAYS``), one committed
     transaction per ``batch`` rows, so a first run on a big log holds no
@@ -330,7 +330,7 @@ def prune_history(keep_days, now, batch=history.PRUNE_BATCH):
     total, after = 0, 0
     while after is not None:
         with session_scope() as session:
-            deleted, after = history.prune_batch(session, before, after, batch)
+            deleted, after = history_retention.prune_batch(session, before, after, batch)
         total += deleted
     return total
 

@@ -379,9 +379,9 @@ def read_statements(engine):
     """The list of the SQL statements the public reads send on ``engine``
     while in the block, whichever path they take: SQLAlchemy's (recorded
     by its cursor event) or the prepared statements on a raw psycopg2
-    cursor (:class:`gites.calendar.domain.visibility.PreparedRead`, recorded as their
+    cursor (:class:`gites.calendar.domain.public_read.PreparedRead`, recorded as their
     SELECT; the PREPARE a new connection sends once is not listed)."""
-    from gites.calendar.domain import visibility
+    from gites.calendar.domain import public_read as visibility
 
     statements = []
 
