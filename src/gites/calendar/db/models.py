@@ -249,7 +249,7 @@ class NightSource(Base):
     """Which change last set each night, stored per run of nights.
 
     One row per run of consecutive days that one recorded change actually
-    changed (at most :data:`gites.calendar.domain.history.MAX_RUN` days; a change
+    changed (at most :data:`gites.calendar.domain.night_plan.MAX_RUN` days; a change
     whose changed days are not consecutive has several rows).  A night's
     provenance is the row of the highest ``change_id`` that covers it
     (:func:`gites.calendar.domain.history.night_sources`); a freed day keeps the

@@ -27,7 +27,8 @@ import datetime
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text
 
-from gites.calendar.db.models import LIBRE, CalendarChange, NightSource, Reservation
+from gites.calendar.db.models import CalendarChange, NightSource, Reservation
+from gites.calendar.domain.night_plan import MAX_RUN, day_runs, group_days
 
 OWNER = "owner"  # actor: the proprio's pk
 HUB = "hub"  # actor: the hub's notf_id
@@ -112,12 +113,6 @@ class NightPlan:
     groups: list  # [(heb_pk, Origin, new_type, first, last, [changed days])]
 
 
-def _origin_of(origin, key):
-    if isinstance(origin, Origin):
-        return origin
-    return origin[key]
-
-
 def check_origin(changes, origin):
     """ValueError unless every day of ``changes`` has an :class:`Origin`."""
     if origin is None:
@@ -139,8 +134,10 @@ def plan_nights(session, changes, origin, current=None):
     ``origin`` (a batch's order of application).
     """
     check_origin(changes, origin)
+    if isinstance(origin, Origin):
+        origin = dict.fromkeys(changes, origin)
     if current is not None:
-        return _plan(changes, origin, current)
+        return NightPlan(group_days(changes, origin, current))
     bounds = {}
     for heb_pk, day in changes:
         lo, hi = bounds.get(heb_pk, (day, day))
@@ -161,32 +158,7 @@ def plan_nights(session, changes, origin, current=None):
         )
         for heb_pk, res_date, res_type in session.execute(query):
             current[heb_pk, _as_day(res_date)] = res_type
-    return _plan(changes, origin, current)
-
-
-def _plan(changes, origin, current):
-    rank = {}
-    if not isinstance(origin, Origin):
-        for value in origin.values():
-            rank.setdefault(value, len(rank))
-    groups = {}
-    for key in sorted(changes):
-        heb_pk, day = key
-        new_type = changes[key]
-        who = _origin_of(origin, key)
-        group = groups.setdefault((heb_pk, rank.get(who, 0), who, new_type), [day, day, []])
-        group[0], group[1] = min(group[0], day), max(group[1], day)
-        if current.get(key, LIBRE) != new_type:
-            group[2].append(day)
-    return NightPlan(
-        [
-            (heb_pk, who, new_type, first, last, changed)
-            for (heb_pk, _rank, who, new_type), (first, last, changed) in sorted(
-                groups.items(), key=lambda item: (item[0][0], item[0][1], item[1][0])
-            )
-            if changed
-        ]
-    )
+    return NightPlan(group_days(changes, origin, current))
 
 
 def write_plan(session, plan, now):
@@ -241,26 +213,6 @@ def write_plan(session, plan, now):
         )
     return [ChangeRow(id=change_id, **row) for change_id, row in zip(ids, rows, strict=True)]
 
-
-# A run of nights stored in one row covers at most this many days, so that
-# the read of [first, last] looks at the runs starting in
-# [first - MAX_RUN + 1, last] only (a range of the primary key).
-MAX_RUN = 31
-
-
-def day_runs(day_list):
-    """[(first, last)] of the sorted ``day_list``: consecutive days, at most
-    :data:`MAX_RUN` per run."""
-    runs = []
-    for day in day_list:
-        if runs and runs[-1][1] + ONE_DAY == day and (day - runs[-1][0]).days < MAX_RUN:
-            runs[-1][1] = day
-        else:
-            runs.append([day, day])
-    return [tuple(run) for run in runs]
-
-
-ONE_DAY = datetime.timedelta(days=1)
 
 _CHANGE_ARRAYS = {
     "hebs": "heb_pk",

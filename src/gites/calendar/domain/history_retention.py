@@ -20,7 +20,7 @@ import datetime
 from sqlalchemy import and_, delete, or_, select, tuple_, update
 
 from gites.calendar.db.models import CalendarChange, NightSource
-from gites.calendar.domain.history import MAX_RUN
+from gites.calendar.domain.night_plan import MAX_RUN
 
 # Rows older than this are pruned (settings ``GITES_HISTORY_KEEP_DAYS``).
 DEFAULT_KEEP_DAYS = 730

@@ -131,7 +131,7 @@ class DatabaseLayer(ServiceLayer):
         db.register_engine(self["engine"])
         empty_tables(self["engine"])
         # Emptied without notifications: no state kept from a test before.
-        from gites.calendar.domain.visibility import _STATE_CACHES
+        from gites.calendar.domain.public_read import _STATE_CACHES
 
         cache = _STATE_CACHES.get(db.get_read_engine())
         if cache is not None:
@@ -408,7 +408,7 @@ def settle_state_cache(engine, generation, timeout=5.0):
     milliseconds after the commit: tests wait for it instead of sleeping."""
     import time
 
-    from gites.calendar.domain.visibility import state_cache
+    from gites.calendar.domain.public_read import state_cache
 
     cache = state_cache(engine)
     if cache is None:
@@ -424,7 +424,7 @@ def wait_for_state_cache(engine, timeout=5.0):
     """Wait until the read engine's state cache listens (PostgreSQL)."""
     import time
 
-    from gites.calendar.domain.visibility import state_cache
+    from gites.calendar.domain.public_read import state_cache
 
     cache = state_cache(engine)
     deadline = time.monotonic() + timeout
