@@ -17,7 +17,7 @@ decided here from that one read.
 import bisect
 import datetime
 
-from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, select, tuple_, update
 
 from gites.calendar.db.models import CalendarChange, NightSource
 from gites.calendar.domain.night_plan import MAX_RUN
@@ -55,7 +55,8 @@ def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
     if not rows:
         return 0, None
     cutoff = before.date()
-    forget, trim, still_used = _sort_runs(_runs_over(session, rows), rows, cutoff)
+    runs = _runs_over(session, after_id, rows[-1][0], before)
+    forget, trim, still_used = _sort_runs(runs, rows, cutoff)
     if forget:
         session.execute(delete(_NIGHT).where(_RUN_KEY.in_(forget)))
     if trim:  # the days before the cut-off are forgotten, the rest of the run stays
@@ -68,31 +69,53 @@ def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
     return deleted, ids[-1]
 
 
-def _runs_over(session, rows):
+def _runs_over(session, after_id, last_id, before):
     """{heb_pk: [(first, last, change_id)] by first day}: the runs of the
-    changes ``rows`` and every later run over their ranges, in one read (a
-    range of the runs' primary key per change)."""
-    ranges = [
-        and_(
-            _NIGHT.c.heb_pk == heb_pk,
-            _NIGHT.c.first_day >= first - _LONGEST,
-            _NIGHT.c.first_day <= last,
-            _NIGHT.c.last_day >= first,
-            _NIGHT.c.change_id >= change_id,
-        )
-        for change_id, heb_pk, first, last in rows
-        if first is not None  # a state change: no nights
-    ]
+    batch's changes and every later run over their ranges, in one read of
+    fixed text (a range of the runs' primary key per change)."""
     runs = {}
-    if ranges:
-        query = select(
-            _NIGHT.c.heb_pk, _NIGHT.c.first_day, _NIGHT.c.last_day, _NIGHT.c.change_id
-        ).where(or_(*ranges))
-        for heb_pk, lo, hi, change_id in session.execute(query):
-            runs.setdefault(heb_pk, []).append((lo, hi, change_id))
+    params = {"after": after_id, "last": last_id, "before": before}
+    statement = _RUNS_OVER[session.get_bind().dialect.name == "sqlite"]
+    for heb_pk, lo, hi, change_id in session.execute(statement, params):
+        runs.setdefault(heb_pk, []).append((lo, hi, change_id))
     for heb_runs in runs.values():
         heb_runs.sort()
     return runs
+
+
+def _runs_over_statement(lowest):
+    """The read of :func:`_runs_over`; ``lowest``: the first day a run over
+    a change's range may start on (its first day - MAX_RUN + 1), in the
+    dialect's date arithmetic."""
+    return (
+        select(_NIGHT.c.heb_pk, _NIGHT.c.first_day, _NIGHT.c.last_day, _NIGHT.c.change_id)
+        .distinct()
+        .select_from(_CHANGE)
+        .join(
+            _NIGHT,
+            and_(
+                _NIGHT.c.heb_pk == _CHANGE.c.heb_pk,
+                _NIGHT.c.first_day >= lowest,
+                _NIGHT.c.first_day <= _CHANGE.c.last_day,
+                _NIGHT.c.last_day >= _CHANGE.c.first_day,
+                _NIGHT.c.change_id >= _CHANGE.c.id,
+            ),
+        )
+        .where(
+            # the batch: its ids are the lowest above ``after`` of the old changes
+            _CHANGE.c.id > bindparam("after"),
+            _CHANGE.c.id <= bindparam("last"),
+            _CHANGE.c.changed_at < bindparam("before"),
+            _CHANGE.c.first_day.is_not(None),  # a state change has no nights
+        )
+    )
+
+
+# [PostgreSQL and others: date - integer, SQLite: dates are text]
+_RUNS_OVER = [
+    _runs_over_statement(_CHANGE.c.first_day - (MAX_RUN - 1)),
+    _runs_over_statement(func.date(_CHANGE.c.first_day, f"-{MAX_RUN - 1} days")),
+]
 
 
 def _sort_runs(runs, rows, cutoff):
