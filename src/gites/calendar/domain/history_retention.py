@@ -111,7 +111,8 @@ def _runs_over_statement(lowest):
     )
 
 
-# [PostgreSQL and others: date - integer, SQLite: dates are text]
+# Indexed by "is SQLite": date - integer elsewhere (PostgreSQL); SQLite keeps
+# dates as text, shifted by its date() function.
 _RUNS_OVER = [
     _runs_over_statement(_CHANGE.c.first_day - (MAX_RUN - 1)),
     _runs_over_statement(func.date(_CHANGE.c.first_day, f"-{MAX_RUN - 1} days")),
