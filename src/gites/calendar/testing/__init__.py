@@ -131,7 +131,7 @@ class DatabaseLayer(ServiceLayer):
         db.register_engine(self["engine"])
         empty_tables(self["engine"])
         # Emptied without notifications: no state kept from a test before.
-        from gites.calendar.domain.visibility import _STATE_CACHES
+        from gites.calendar.domain.public_read import _STATE_CACHES
 
         cache = _STATE_CACHES.get(db.get_read_engine())
         if cache is not None:
@@ -379,9 +379,9 @@ def read_statements(engine):
     """The list of the SQL statements the public reads send on ``engine``
     while in the block, whichever path they take: SQLAlchemy's (recorded
     by its cursor event) or the prepared statements on a raw psycopg2
-    cursor (:class:`gites.calendar.domain.visibility.PreparedRead`, recorded as their
+    cursor (:class:`gites.calendar.domain.public_read.PreparedRead`, recorded as their
     SELECT; the PREPARE a new connection sends once is not listed)."""
-    from gites.calendar.domain import visibility
+    from gites.calendar.domain import public_read as visibility
 
     statements = []
 
@@ -408,7 +408,7 @@ def settle_state_cache(engine, generation, timeout=5.0):
     milliseconds after the commit: tests wait for it instead of sleeping."""
     import time
 
-    from gites.calendar.domain.visibility import state_cache
+    from gites.calendar.domain.public_read import state_cache
 
     cache = state_cache(engine)
     if cache is None:
@@ -424,7 +424,7 @@ def wait_for_state_cache(engine, timeout=5.0):
     """Wait until the read engine's state cache listens (PostgreSQL)."""
     import time
 
-    from gites.calendar.domain.visibility import state_cache
+    from gites.calendar.domain.public_read import state_cache
 
     cache = state_cache(engine)
     deadline = time.monotonic() + timeout
