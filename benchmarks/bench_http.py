@@ -38,7 +38,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from benchmarks import common
+from benchmarks import common, report
+from benchmarks.cpu import CpuMeter
 from benchmarks.loadgen import LoadResult, run_load
 
 INSTANCE = common.VAR / "instance"
@@ -297,7 +298,7 @@ def run(quick=False):
             cpu = {name: [0.0, 0.0] for name in makers}
             for _ in range(ROUNDS):
                 for name, (make, expect) in makers.items():
-                    with common.CpuMeter(zope.proc.pid) as meter:
+                    with CpuMeter(zope.proc.pid) as meter:
                         merged[name].append(
                             run_load(
                                 host,
@@ -382,7 +383,7 @@ def run(quick=False):
 
     def against_ok(bench, metric, measured, ok, ratio, notes):
         """A rate that must reach ``ratio`` x the @@ok rate of the same phase."""
-        return common.Result(
+        return report.Result(
             bench=bench,
             metric=metric,
             value=measured.rps,
@@ -417,7 +418,7 @@ def run(quick=False):
         )
     )
     results.append(
-        common.Result(
+        report.Result(
             bench="3c. selectedDays p95, big vs small data",
             metric=f"p95 @ {big_rows / 1e6:.2g}M rows",
             value=sd_big.p95_ms,
@@ -468,7 +469,7 @@ def run(quick=False):
         ),
     ):
         results.append(
-            common.Result(
+            report.Result(
                 bench=f"{label}. addRange 30 days, 10 owners, {pace}",
                 metric="p95",
                 value=measured.p95_ms,

@@ -27,14 +27,9 @@ from gites.calendar.db.models import (
 )
 from gites.calendar.domain import activity, mails
 from gites.calendar.scripts.check_activity import main
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    db_layers,
-    on_both_databases,
-)
-from gites.calendar.testing.fixtures import run_console_script
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, run_console_script
 from gites.calendar.testing.smtp import REJECT, TEMPFAIL, SmtpServer, free_port
 
 TODAY = datetime.date(2030, 6, 15)

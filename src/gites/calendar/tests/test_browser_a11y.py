@@ -26,9 +26,8 @@ import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import ACTIF, BLOQUE, Hebergement
-from gites.calendar.testing import site_in_language
 from gites.calendar.testing.browser import AXE_JS, BrowserTestCase
-from gites.calendar.testing.fixtures import add_legacy_days, demo_site
+from gites.calendar.testing.fixtures import add_legacy_days, demo_site, site_in_language
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)
 TODAY = NOW.date()

@@ -28,14 +28,8 @@ from gites.calendar.browser.params import (
     whole_number,
 )
 from gites.calendar.db import session as db
-from gites.calendar.testing import (
-    GITES_CALENDAR_INTEGRATION_TESTING,
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    link_member,
-    site_in_french,
-)
+from gites.calendar.testing import GITES_CALENDAR_INTEGRATION_TESTING, DatabaseTestCase
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, link_member, site_in_french
 
 date = datetime.date
 

@@ -26,15 +26,15 @@ from gites.calendar.messaging.handler import APPLIED, apply_hub_booking
 from gites.calendar.testing import (
     GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
     functional_layers,
+)
+from gites.calendar.testing.db import (
     on_both_databases,
     read_statements,
     settle_state_cache,
     wait_for_state_cache,
 )
-from gites.calendar.testing.fixtures import freeze_clock
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, freeze_clock
 
 NOW = datetime.datetime(2030, 3, 10, 9, 0)
 OWNER_1 = Origin(OWNER, 1)

@@ -20,14 +20,9 @@ from gites.calendar.domain.reservations import RangeChange, apply_owner_change, 
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_batch
 from gites.calendar.scripts import calendar_history as history_script
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    db_layers,
-    on_both_databases,
-)
-from gites.calendar.testing.fixtures import seed_cottages
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, seed_cottages
 
 NOW = datetime.datetime(2030, 5, 10, 14, 30)
 TODAY = NOW.date()
@@ -252,7 +247,7 @@ class TestProvenanceModel(HistoryCase):
     def run_sequence(self, rng, days, shuffled):
         """Owner ranges and hub notifications (with redeliveries; with
         ``shuffled``, notf_ids out of order, so some are superseded)."""
-        from gites.calendar.testing import empty_tables
+        from gites.calendar.testing.db import empty_tables
 
         empty_tables(db.get_engine())
         seed_cottages({10: CGT})

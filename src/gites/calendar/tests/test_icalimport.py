@@ -31,11 +31,8 @@ from gites.calendar.domain.reservations import (
     write_days,
 )
 from gites.calendar.scripts.import_ical_feeds import main
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import run_console_script, seed_cottages
 from gites.calendar.testing.http import airbnb_feed as feed_of
 from gites.calendar.testing.http import serve_feeds

@@ -15,7 +15,8 @@ from gites.calendar.domain import ical_import, ical_subscriptions
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import OutboxRelay
 from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.amqp import DAEMON_PG, bind_queue, get_all, wait_until
+from gites.calendar.testing.amqp import DAEMON_PG, bind_queue, get_all
+from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
 from gites.calendar.testing.http import airbnb_feed, serve_feeds
 

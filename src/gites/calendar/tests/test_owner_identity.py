@@ -23,14 +23,9 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement, IcalToken, OwnerLink, Reservation
 from gites.calendar.domain import ical_export
 from gites.calendar.domain.owners import linked_pro_pk
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    link_member,
-    on_both_databases,
-    restapi_functional_layers,
-)
+from gites.calendar.testing import DatabaseTestCase, restapi_functional_layers
+from gites.calendar.testing.db import on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, link_member
 
 PASSWORD = "a-long-test-password-1"
 OWNER, MALLORY, SITE_ADMIN = "owner", "mallory", "siteadmin"

@@ -19,14 +19,10 @@ from gites.calendar.domain.visibility import busy_days_from, visible_cottage, vi
 from gites.calendar.testing import (
     GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    db_layers,
     functional_layers,
-    on_both_databases,
-    read_statements,
 )
-from gites.calendar.testing.fixtures import freeze_clock
+from gites.calendar.testing.db import db_layers, on_both_databases, read_statements
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, freeze_clock
 
 TODAY = datetime.date(2030, 3, 10)
 NOW = datetime.datetime(2030, 3, 10, 14, 30)

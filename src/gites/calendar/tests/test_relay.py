@@ -10,14 +10,8 @@ from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import MessageNotConfirmed, OutboxRelay
 from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.amqp import (
-    DAEMON_PG,
-    bind_queue,
-    broker_start,
-    broker_stop,
-    get_all,
-    wait_until,
-)
+from gites.calendar.testing.amqp import DAEMON_PG, bind_queue, broker_start, broker_stop, get_all
+from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
 
 HUB_INBOX = "test.hub.inbox"  # stands for the hub's queue booking.update.gdw

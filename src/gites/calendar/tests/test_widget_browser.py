@@ -14,7 +14,13 @@ import unittest
 from plone.testing import Layer
 
 from gites.calendar.testing import require_layer
-from gites.calendar.testing.browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
+from gites.calendar.testing.browser import (
+    CHROMIUM,
+    NAVIGATION_TIMEOUT_MS,
+    TIMEOUT_MS,
+    new_context,
+    page_and_errors,
+)
 from gites.calendar.testing.widget_server import AUTHENTICATOR, WidgetServer
 
 try:
@@ -43,11 +49,7 @@ class WidgetBrowserLayer(Layer):
         expect.set_options(timeout=TIMEOUT_MS)
         # One context for all tests (nothing is kept in cookies or storage);
         # a fresh page per test is enough isolation and much cheaper.
-        self["context"] = self["browser"].new_context(
-            viewport={"width": 1000, "height": 1000}, locale="fr-BE"
-        )
-        self["context"].set_default_timeout(TIMEOUT_MS)
-        self["context"].set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        self["context"] = new_context(self["browser"], 1000, "fr-BE")
 
     def tearDown(self):
         if not self["chromium_unavailable"]:
@@ -71,9 +73,7 @@ class WidgetBrowserTestCase(unittest.TestCase):
         self.server = self.layer["server"]
         self.context = self.layer["context"]
         self.server.reset()
-        self.page = self.context.new_page()
-        self.errors = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page, self.errors = page_and_errors(self.context)
 
     def tearDown(self):
         self.page.close()
