@@ -130,7 +130,8 @@ def explain_selected_days(today, heb_pk=2):
     (heb_fk, res_date) whatever the table size, with fresh statistics."""
     from sqlalchemy.dialects import postgresql
 
-    from gites.calendar.domain.visibility import STATE_AND_DAY_LIST, add_months
+    from gites.calendar.clock import add_months
+    from gites.calendar.domain.public_read import STATE_AND_DAY_LIST
 
     compiled = STATE_AND_DAY_LIST.compile(dialect=postgresql.psycopg2.dialect())
     params = dict(compiled.params)  # the visibility conditions' literals

@@ -54,7 +54,7 @@ class DatabaseLayer(ServiceLayer):
         db.register_engine(self["engine"])
         empty_tables(self["engine"])
         # Emptied without notifications: no state kept from a test before.
-        from gites.calendar.domain.visibility import _STATE_CACHES
+        from gites.calendar.domain.public_read import _STATE_CACHES
 
         cache = _STATE_CACHES.get(db.get_read_engine())
         if cache is not None:
@@ -152,23 +152,23 @@ def read_statements(engine):
     """The list of the SQL statements the public reads send on ``engine``
     while in the block, whichever path they take: SQLAlchemy's (recorded
     by its cursor event) or the prepared statements on a raw psycopg2
-    cursor (:class:`gites.calendar.domain.visibility.PreparedRead`, recorded as their
+    cursor (:class:`gites.calendar.domain.public_read.PreparedRead`, recorded as their
     SELECT; the PREPARE a new connection sends once is not listed)."""
-    from gites.calendar.domain import visibility
+    from gites.calendar.domain import public_read
 
     statements = []
 
     def record(conn, cursor, statement, *args):
         statements.append(statement)
 
-    class Recording(visibility._PreparedReader):
+    class Recording(public_read._PreparedReader):
         def _run(self, prepared, values):
             statements.append(prepared.sql)
             return super()._run(prepared, values)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        with mock.patch.object(visibility, "_PreparedReader", Recording):
+        with mock.patch.object(public_read, "_PreparedReader", Recording):
             yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
@@ -179,7 +179,7 @@ def settle_state_cache(engine, generation, timeout=5.0):
     after it was at ``generation`` (PostgreSQL; nothing to wait for on other
     databases).  Notifications are handled by another thread, a few
     milliseconds after the commit: tests wait for it instead of sleeping."""
-    from gites.calendar.domain.visibility import state_cache
+    from gites.calendar.domain.public_read import state_cache
 
     cache = state_cache(engine)
     if cache is None:
@@ -193,7 +193,7 @@ def settle_state_cache(engine, generation, timeout=5.0):
 
 def wait_for_state_cache(engine, timeout=5.0):
     """Wait until the read engine's state cache listens (PostgreSQL)."""
-    from gites.calendar.domain.visibility import state_cache
+    from gites.calendar.domain.public_read import state_cache
 
     cache = state_cache(engine)
     deadline = time.monotonic() + timeout

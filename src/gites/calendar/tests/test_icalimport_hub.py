@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import OutboxMessage
-from gites.calendar.domain import ical_import
+from gites.calendar.domain import ical_import, ical_subscriptions
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import OutboxRelay
 from gites.calendar.testing import DatabaseTestCase
@@ -48,7 +48,7 @@ class ImportToHubTest(DatabaseTestCase):
             ),
         )
         with db.session_scope() as session:
-            ical_import.add_feed(session, 10, self.server.url("/a.ics"), NOW)
+            ical_subscriptions.add_feed(session, 10, self.server.url("/a.ics"), NOW)
         with db.session_scope() as session:
             jobs = ical_import.due_jobs(session, NOW, datetime.timedelta(0))
         report = ical_import.run(jobs, db.session_scope, NOW, workers=2)
