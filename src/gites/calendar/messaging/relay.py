@@ -1,7 +1,7 @@
 """The site -> hub relay: publishes ``gites_calendar_outbox`` rows.
 
 Owner changes write an outbox row in their own transaction
-(:func:`gites.calendar.domain.reservations.queue_for_hub`); this relay, a thread of
+(:func:`gites.calendar.domain.outbox.queue_for_hub`); this relay, a thread of
 the daemon with its own broker connection (so a slow confirm never delays
 the consumer's heartbeats, and kombu connections are not shared between
 threads), publishes the pending rows in ``id`` order to exchange
