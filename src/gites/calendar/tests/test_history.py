@@ -17,10 +17,10 @@ from gites.calendar.domain.hub_export import export
 from gites.calendar.domain.reservations import busy_days
 from gites.calendar.testing import db_layers, on_both_databases
 from gites.calendar.testing.cases import HISTORY_CGT as CGT
+from gites.calendar.testing.cases import HISTORY_NOW as NOW
 from gites.calendar.testing.cases import HistoryCase, booking
 from gites.calendar.testing.fixtures import seed_cottages
 
-NOW = datetime.datetime(2030, 5, 10, 14, 30)
 TODAY = NOW.date()
 D = datetime.date
 

@@ -20,9 +20,9 @@ from gites.calendar.testing import (
     db_layers,
     on_both_databases,
 )
+from gites.calendar.testing.cases import HISTORY_NOW as NOW
 from gites.calendar.testing.cases import HistoryCase, booking, run_ops_script
 
-NOW = datetime.datetime(2030, 5, 10, 14, 30)
 TODAY = NOW.date()
 D = datetime.date
 
