@@ -4,14 +4,24 @@ A test module never imports another (tests/test_test_modules.py): what two
 of them set up alike lives here, grouped by the subject of the tests.
 """
 
+import base64
 import contextlib
 import datetime
 import io
+import json
 import os
+import re
+import unittest
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import select
+from plone import api
+from plone.app.testing import login, logout
+from plone.protect.authenticator import createToken
+from plone.testing import Layer
+from plone.testing.zope import Browser
+from sqlalchemy import func, select
+import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import (
@@ -26,14 +36,29 @@ from gites.calendar.db.models import (
     Proprio,
     Reservation,
 )
-from gites.calendar.domain import history
-from gites.calendar.domain.reservations import RangeChange, apply_owner_change
+from gites.calendar.domain import history, ical_export
+from gites.calendar.domain.owners import linked_pro_pk
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change, busy_days
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_batch
 from gites.calendar.scripts.check_activity import main as check_activity_main
-from gites.calendar.testing import DatabaseTestCase, add_cottage, add_proprio
-from gites.calendar.testing.fixtures import run_console_script
+from gites.calendar.testing import (
+    DatabaseTestCase,
+    add_cottage,
+    add_proprio,
+    link_member,
+    require_layer,
+)
+from gites.calendar.testing.browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
+from gites.calendar.testing.fixtures import PASSWORD, run_console_script, seed_cottages
+from gites.calendar.testing.http import serve_feeds
 from gites.calendar.testing.smtp import SmtpServer
+from gites.calendar.testing.widget_server import AUTHENTICATOR, WidgetServer
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover -- the Chromium layer reports it as a skip
+    expect = None
 
 # -- Ops scripts run in-process (test_history_script, test_ownerlink_script) --
 
@@ -289,3 +314,270 @@ class ActivityCase(DatabaseTestCase):
         self.assertEqual(f"{url.scheme}://{url.netloc}", ACTIVITY_SITE)
         self.assertEqual(url.path, "/reactivation-calendrier")
         return parse_qs(url.query)["key"][0]
+
+
+# -- The iCal feed import (test_icalimport, test_icalimport_script) -----------
+
+ICAL_HEB = 5  # has a CGT code: its changes go to the hub
+ICAL_OTHER_HEB = 6
+ICAL_OWNER = 1
+
+
+class IcalImportCase(DatabaseTestCase):
+    """Two cottages of one owner, and a local server for their feeds."""
+
+    def setUp(self):
+        super().setUp()
+        self.server = serve_feeds(self)
+        seed_cottages({ICAL_HEB: "CGT-5", ICAL_OTHER_HEB: "CGT-6"}, pro_pk=ICAL_OWNER)
+
+    def nights(self, heb=ICAL_HEB):
+        with db.session_scope() as session:
+            return dict(busy_days(session, heb))
+
+
+# -- Owners' identity (test_owner_identity, test_owner_identity_views) -------
+
+IDENTITY_OWNER, IDENTITY_MALLORY, IDENTITY_SITE_ADMIN = "owner", "mallory", "siteadmin"
+IDENTITY_OWNER_PK = 10
+IDENTITY_HEB = 101
+IDENTITY_HEB_NAME = "Gîte du Moulin"
+
+# Every spelling of "make me proprio 10" a member could send to @users.
+IDENTITY_PATCHES = [
+    {"pk": "10"},
+    {"pk": 10},
+    {"PK": "10"},
+    {"Pk": "10"},
+    {" pk": "10"},
+    {"pk ": "10"},
+    {"pk\t": "10"},
+    {"p\u200bk": "10"},
+    {"pk": ["10"]},
+    {"pk": {"value": "10"}},
+    {"properties": {"pk": "10"}},
+    {"fullname": "Mallory", "pk": "10"},
+    {"pro_pk": "10"},
+    {"heb_pro_fk": "10"},
+    {"member_id": IDENTITY_OWNER},
+    {"owner_link": {"pro_pk": 10}},
+]
+
+
+def basic(username, password=PASSWORD):
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def link_of(member_id):
+    with db.session_scope() as session:
+        return linked_pro_pk(session, member_id)
+
+
+def count_rows(model, *where):
+    with db.session_scope() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+class IdentityTestCase(DatabaseTestCase):
+    """Plone with plone.restapi: an owner (proprio 10, one cottage), another
+    member, a site administrator."""
+
+    def setUp(self):
+        super().setUp()
+        self.app = self.layer["app"]
+        self.portal = self.layer["portal"]
+        self.url = self.portal.absolute_url()
+        self.calendar_url = f"{self.url}/zone-membre/calendrier"
+        for username, roles in (
+            (IDENTITY_OWNER, None),
+            (IDENTITY_MALLORY, None),
+            (IDENTITY_SITE_ADMIN, ["Site Administrator"]),
+        ):
+            api.user.create(
+                email=f"{username}@example.org",
+                username=username,
+                password=PASSWORD,
+                roles=roles or ("Member",),
+            )
+        session = db.get_session()
+        add_proprio(session, IDENTITY_OWNER_PK, nom="Dupont", prenom="Marie")
+        session.flush()
+        add_cottage(session, IDENTITY_HEB, IDENTITY_OWNER_PK, cgt="HAFF0101", nom=IDENTITY_HEB_NAME)
+        session.flush()
+        link_member(session, api.user.get(username=IDENTITY_OWNER).getId(), IDENTITY_OWNER_PK)
+        self.ical_token = ical_export.get_or_create_token(session, IDENTITY_HEB)
+        transaction.commit()
+        self.testapp = Browser(self.app).testapp
+
+    def request(self, method, url, username, password=PASSWORD, **kwargs):
+        headers = {"Authorization": basic(username, password), **kwargs.pop("headers", {})}
+        call = getattr(self.testapp, method)
+        return call(url, headers=headers, expect_errors=True, **kwargs)
+
+    def patch_users(self, username, body):
+        return self.request(
+            "patch",
+            f"{self.url}/@users/{username}",
+            username,
+            params=json.dumps(body),
+            headers={"Accept": "application/json", "Content-Type": "application/json"},
+        )
+
+    def post_personal_information(self, username):
+        form_url = f"{self.url}/@@personal-information"
+        page = self.request("get", form_url, username)
+        self.assertEqual(page.status_int, 200)
+        authenticator = re.search(r'name="_authenticator" value="([^"]+)"', page.text).group(1)
+        return self.request(
+            "post",
+            form_url,
+            username,
+            params={
+                "form.widgets.fullname": "Mallory",
+                "form.widgets.email": f"{username}@example.org",
+                "form.widgets.pk": "10",
+                "form.widgets.PK": "10",
+                "pk": "10",
+                "form.buttons.save": "Save",
+                "_authenticator": authenticator,
+            },
+        )
+
+    def post_memberdata_zmi(self, username):
+        """The ZMI forms of portal_memberdata: [(method, response)]."""
+        memberdata = f"{self.url}/portal_memberdata"
+        token = self.token(username)
+        return [
+            (
+                method,
+                self.request(
+                    "post",
+                    f"{memberdata}/{method}",
+                    username,
+                    params={**params, "_authenticator": token},
+                ),
+            )
+            for method, params in (
+                ("manage_changeProperties", {"pk": "10"}),
+                ("manage_addProperty", {"id": "pk", "type": "string", "value": "10"}),
+                ("manage_editProperties", {"pk": "10"}),
+            )
+        ]
+
+    def token(self, username):
+        """plone.protect's CSRF token of ``username``, as his pages carry it."""
+        login(self.portal, username)
+        try:
+            return createToken()
+        finally:
+            logout()
+
+
+# -- The widget in Chromium (test_widget_browser, test_widget_browser_pages) --
+
+
+def has_class(name):
+    return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
+
+
+class WidgetBrowserLayer(Layer):
+    """The mock server, on the one Chromium of every browser test.
+
+    A layer rather than setUpClass: zope.testrunner sets up layers, and runs
+    each test on its own.
+    """
+
+    defaultBases = (CHROMIUM,)
+
+    def setUp(self):
+        if self["chromium_unavailable"]:
+            return
+        self["server"] = WidgetServer().start()
+        expect.set_options(timeout=TIMEOUT_MS)
+        # One context for all tests (nothing is kept in cookies or storage);
+        # a fresh page per test is enough isolation and much cheaper.
+        self["context"] = self["browser"].new_context(
+            viewport={"width": 1000, "height": 1000}, locale="fr-BE"
+        )
+        self["context"].set_default_timeout(TIMEOUT_MS)
+        self["context"].set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+
+    def tearDown(self):
+        if not self["chromium_unavailable"]:
+            self["context"].close()
+            self["server"].stop()
+            del self["context"]
+            del self["server"]
+
+
+WIDGET_BROWSER = WidgetBrowserLayer(name="gites.calendar:WidgetBrowser")
+
+
+class WidgetBrowserTestCase(unittest.TestCase):
+    """A fresh page per test, on the layer's server and browser: the helpers
+    of the widget tests, which subclass it."""
+
+    layer = WIDGET_BROWSER
+
+    def setUp(self):
+        require_layer(self)  # a skip, or under CI=true a failure, without Chromium
+        expect.set_options(timeout=TIMEOUT_MS)
+        self.server = self.layer["server"]
+        self.context = self.layer["context"]
+        self.server.reset()
+        self.page = self.context.new_page()
+        self.errors = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def tearDown(self):
+        self.page.close()
+        self.assertEqual(self.errors, [], "JavaScript errors on the page")
+
+    # -- helpers -----------------------------------------------------------
+
+    def open(self, name="page.html", widget="#editable"):
+        self.goto(name, widget)
+        return self.page.locator(widget)
+
+    def goto(self, name, widget="#editable"):
+        """Open a test page: wait for the widget's first load, not for ``load``."""
+        self.page.goto(f"{self.server.url}/{name}", wait_until="commit")
+        expect(self.page.locator(f"{widget} [data-date]").first).to_be_visible(
+            timeout=NAVIGATION_TIMEOUT_MS
+        )
+        self.settle(widget)
+
+    def settle(self, widget="#editable"):
+        """Wait until the widget has no request in flight."""
+        expect(self.page.locator(widget)).to_have_attribute("aria-busy", "false")
+
+    def day(self, date, widget="#editable"):
+        return self.page.locator(f'{widget} [data-date="{date}"]')
+
+    def saves(self):
+        with self.server.lock:
+            return [call["form"] for call in self.server.calls]
+
+    def stored(self, pk="12"):
+        with self.server.lock:
+            return dict(self.server.days[pk])
+
+    def expected_form(self, start, end, kind, pk="12"):
+        return {
+            "hebPk": pk,
+            "start": start,
+            "end": end,
+            "type": kind,
+            "_authenticator": AUTHENTICATOR,
+        }
+
+    def click_and_save(self, *dates, widget="#editable"):
+        """Click the days in order; the last click must send the POST."""
+        for date in dates[:-1]:
+            self.day(date, widget).click()
+        with self.page.expect_response(lambda r: r.url.endswith("/save")):
+            self.day(dates[-1], widget).click()
+        self.settle(widget)
+
+    def focused_date(self):
+        return self.page.evaluate("document.activeElement.dataset.date || null")
