@@ -49,8 +49,14 @@ from gites.calendar.testing import (
     link_member,
     require_layer,
 )
-from gites.calendar.testing.browser import CHROMIUM, NAVIGATION_TIMEOUT_MS, TIMEOUT_MS
-from gites.calendar.testing.fixtures import PASSWORD, run_console_script, seed_cottages
+from gites.calendar.testing.amqp import DAEMON_PG, bind_queue
+from gites.calendar.testing.browser import (
+    CHROMIUM,
+    NAVIGATION_TIMEOUT_MS,
+    TIMEOUT_MS,
+    BrowserTestCase,
+)
+from gites.calendar.testing.fixtures import PASSWORD, demo_site, run_console_script, seed_cottages
 from gites.calendar.testing.http import serve_feeds
 from gites.calendar.testing.smtp import SmtpServer
 from gites.calendar.testing.widget_server import AUTHENTICATOR, WidgetServer
@@ -581,3 +587,34 @@ class WidgetBrowserTestCase(unittest.TestCase):
 
     def focused_date(self):
         return self.page.evaluate("document.activeElement.dataset.date || null")
+
+
+# -- Owner pages in Chromium (test_browser_a11y, test_browser_layout) ---------
+
+DEMO_NOW = datetime.datetime(2031, 5, 12, 10, 0)  # a Monday
+
+
+class DemoSiteBrowserTestCase(BrowserTestCase):
+    """The demo site's data and members, the server's day frozen on DEMO_NOW."""
+
+    def setUp(self):
+        super().setUp()
+        demo_site(self, DEMO_NOW)
+
+    def day(self, date, scope=".gites-calendar"):
+        return self.page.locator(f'{scope} [data-date="{date}"]')
+
+
+# -- The hub's queue (test_relay, test_icalimport_hub) -------------------------
+
+
+class HubQueueTestCase(DatabaseTestCase):
+    """PostgreSQL and RabbitMQ; the queue ``hub_queue`` stands for the hub's."""
+
+    layer = DAEMON_PG
+    hub_queue = None
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.layer["amqp_url"]
+        bind_queue(self.url, self.hub_queue)

@@ -23,15 +23,8 @@ from gites.calendar.db.models import (
     OutboxMessage,
 )
 from gites.calendar.domain import history, ical_export, ical_fetch, ical_import
-from gites.calendar.domain.reservations import (
-    RangeChange,
-    apply_owner_change,
-    write_days,
-)
-from gites.calendar.testing import (
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change, write_days
+from gites.calendar.testing import db_layers, on_both_databases
 from gites.calendar.testing.cases import ICAL_HEB as HEB
 from gites.calendar.testing.cases import ICAL_OTHER_HEB as OTHER_HEB
 from gites.calendar.testing.cases import ICAL_OWNER as OWNER
