@@ -21,6 +21,7 @@ import psycopg2
 
 from gites.calendar.messaging import topology
 from gites.calendar.messaging.codec import SiteChange, encode_site_change
+from gites.calendar.testing.amqp import publish_persistent
 
 
 def main(argv=None):
@@ -55,12 +56,11 @@ def main(argv=None):
             body, content_type = encode_site_change(
                 SiteChange(heb_pk, cgt_id, start, end, selection_type), fmt="pickle"
             )
-            producer.publish(
+            publish_persistent(
+                producer,
                 body,
-                routing_key=topology.SITE_ROUTING_KEY,
-                content_type=content_type,
-                content_encoding="binary",
-                delivery_mode=2,
+                topology.SITE_ROUTING_KEY,
+                content_type,
                 headers={"x-gites-outbox-id": row_id},
                 message_id=f"gites-outbox-{row_id}",
                 retry=False,

@@ -15,7 +15,7 @@ merge makes ~35 ranges per cottage (~175,000 outbox rows).
 The outbox is emptied before each run and its row count checked after.
 """
 
-from benchmarks import common
+from benchmarks import common, report
 
 COTTAGES = 5000
 DAYS = 365
@@ -65,26 +65,18 @@ def run(quick=False):
         raise RuntimeError(f"export queued {export_rows} rows, the bare scan {bare_rows}")
     details = "; ".join(f"{n} {s:.1f} s, {r:.0f} MB RSS" for n, (s, r, _) in runs.items())
     return [
-        common.Result(
-            bench=f"5a. export time ({rows / 1e6:.2g}M rows)",
-            metric="exportCalendarEvents",
-            value=export_s,
-            baseline_name="bare scan+merge+write",
-            baseline=bare_s,
-            target="<= 2 x bare",
-            met=export_s <= 2 * bare_s,
-            unit="s",
+        report.compared(
+            f"5a. export time ({rows / 1e6:.2g}M rows)",
+            ("exportCalendarEvents", export_s, "s"),
+            ("bare scan+merge+write", bare_s),
+            "<= 2 x bare",
             notes=f"{details}; {export_rows:,} outbox rows each",
         ),
-        common.Result(
-            bench="5b. export peak memory",
-            metric="max RSS",
-            value=export_rss,
-            baseline_name="bare scan+merge+write",
-            baseline=bare_rss,
-            target="< 200 MB",
-            met=export_rss < 200,
-            unit="MB",
+        report.compared(
+            "5b. export peak memory",
+            ("max RSS", export_rss, "MB"),
+            ("bare scan+merge+write", bare_rss),
+            "< 200 MB",
         ),
     ]
 

@@ -38,7 +38,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from benchmarks import common
+from benchmarks import common, report
+from benchmarks.cpu import CpuMeter
 from benchmarks.loadgen import LoadResult, run_load
 
 INSTANCE = common.VAR / "instance"
@@ -129,7 +130,8 @@ def explain_selected_days(today, heb_pk=2):
     (heb_fk, res_date) whatever the table size, with fresh statistics."""
     from sqlalchemy.dialects import postgresql
 
-    from gites.calendar.domain.visibility import STATE_AND_DAY_LIST, add_months
+    from gites.calendar.clock import add_months
+    from gites.calendar.domain.public_read import STATE_AND_DAY_LIST
 
     compiled = STATE_AND_DAY_LIST.compile(dialect=postgresql.psycopg2.dialect())
     params = dict(compiled.params)  # the visibility conditions' literals
@@ -296,7 +298,7 @@ def run(quick=False):
             cpu = {name: [0.0, 0.0] for name in makers}
             for _ in range(ROUNDS):
                 for name, (make, expect) in makers.items():
-                    with common.CpuMeter(zope.proc.pid) as meter:
+                    with CpuMeter(zope.proc.pid) as meter:
                         merged[name].append(
                             run_load(
                                 host,
@@ -381,7 +383,7 @@ def run(quick=False):
 
     def against_ok(bench, metric, measured, ok, ratio, notes):
         """A rate that must reach ``ratio`` x the @@ok rate of the same phase."""
-        return common.Result(
+        return report.Result(
             bench=bench,
             metric=metric,
             value=measured.rps,
@@ -416,7 +418,7 @@ def run(quick=False):
         )
     )
     results.append(
-        common.Result(
+        report.Result(
             bench="3c. selectedDays p95, big vs small data",
             metric=f"p95 @ {big_rows / 1e6:.2g}M rows",
             value=sd_big.p95_ms,
@@ -467,7 +469,7 @@ def run(quick=False):
         ),
     ):
         results.append(
-            common.Result(
+            report.Result(
                 bench=f"{label}. addRange 30 days, 10 owners, {pace}",
                 metric="p95",
                 value=measured.p95_ms,

@@ -17,7 +17,7 @@ loop; the all-304 run under 60 s.
 
 import urllib.request
 
-from benchmarks import common
+from benchmarks import common, report
 
 FEEDS = 5000
 EVENTS = 50
@@ -80,42 +80,30 @@ def run(quick=False):
     for name in ("import, all new", "import, all changed"):
         seconds, rss, _ = runs[name]
         results.append(
-            common.Result(
-                bench=f"7. ical {name} ({feeds:,} feeds x {EVENTS})",
-                metric="importIcalFeeds run",
-                value=seconds,
-                baseline_name="bare fetch+parse",
-                baseline=bare_s,
-                target="<= 1.5 x bare",
-                met=seconds <= 1.5 * bare_s,
-                unit="s",
+            report.compared(
+                f"7. ical {name} ({feeds:,} feeds x {EVENTS})",
+                ("importIcalFeeds run", seconds, "s"),
+                ("bare fetch+parse", bare_s),
+                "<= 1.5 x bare",
                 notes=notes if name == "import, all new" else "",
             )
         )
     seconds, rss, _ = runs["import, all 304"]
     results.append(
-        common.Result(
-            bench="7. ical import, all 304",
-            metric="importIcalFeeds run",
-            value=seconds,
-            baseline_name="bare fetch+parse",
-            baseline=bare_s,
-            target="< 60 s",
-            met=seconds < 60,
-            unit="s",
+        report.compared(
+            "7. ical import, all 304",
+            ("importIcalFeeds run", seconds, "s"),
+            ("bare fetch+parse", bare_s),
+            "< 60 s",
         )
     )
     peak = max(runs[n][1] for n in runs if n.startswith("import"))
     results.append(
-        common.Result(
-            bench="7. ical import peak memory",
-            metric="max RSS",
-            value=peak,
-            baseline_name="bare fetch+parse",
-            baseline=bare_rss,
-            target="< 2 x bare",
-            met=peak < 2 * bare_rss,
-            unit="MB",
+        report.compared(
+            "7. ical import peak memory",
+            ("max RSS", peak, "MB"),
+            ("bare fetch+parse", bare_rss),
+            "< 2 x bare",
         )
     )
     return results

@@ -20,7 +20,7 @@ until every row is marked sent (relay) and the hub queue holds N messages.
 
 from kombu import Connection
 
-from benchmarks import common
+from benchmarks import common, report
 from gites.calendar.messaging import topology
 
 # Logs of a run with its own database/vhost go to their own directory too:
@@ -105,20 +105,14 @@ def run(quick=False):
         rates[name] = count / seconds
         details.append(f"{name} {rates[name]:,.0f} msg/s ({seconds:.2f} s)")
         common.log(f"  relay {details[-1]}")
-    ratio = rates["relay"] / rates["bare publish"]
+    verified = "hub queue verified to hold every message"
     return [
-        common.Result(
-            bench=f"2. outbox relay ({count:,} rows, confirms)",
-            metric="relay",
-            value=rates["relay"],
-            baseline_name="bare publish",
-            baseline=rates["bare publish"],
-            target=">= 0.9 x bare",
-            met=ratio >= 0.9,
-            unit="msg/s",
-            notes="; ".join(details)
-            + "; hub queue verified to hold every message"
-            + (f"; {retries} run(s) repeated after a broker outage" if retries else ""),
+        report.compared(
+            f"2. outbox relay ({count:,} rows, confirms)",
+            ("relay", rates["relay"], "msg/s"),
+            ("bare publish", rates["bare publish"]),
+            ">= 0.9 x bare",
+            notes=f"{'; '.join(details)}; {verified}{report.retried(retries)}",
         )
     ]
 

@@ -22,7 +22,7 @@ import re
 import statistics
 import subprocess
 
-from benchmarks import common
+from benchmarks import common, report
 from benchmarks.bench_drain import publish, reset_data
 from gites.calendar.messaging import topology
 from gites.calendar.scripts.hub_tool import hub_message
@@ -111,17 +111,12 @@ def run(quick=False):
             f"  start-up {name}: median {medians[name]:.3f} s"
             f" ({', '.join(f'{v:.3f}' for v in values)}); imports {imports[name]:.3f} s"
         )
-    ratio = medians["daemon"] / medians["bare"]
     return [
-        common.Result(
-            bench="6. start-up: spawn to first message committed",
-            metric="daemon",
-            value=medians["daemon"],
-            baseline_name="bare loop",
-            baseline=medians["bare"],
-            target="<= 2 x bare",
-            met=ratio <= 2.0,
-            unit="s",
+        report.compared(
+            "6. start-up: spawn to first message committed",
+            ("daemon", medians["daemon"], "s"),
+            ("bare loop", medians["bare"]),
+            "<= 2 x bare",
             notes=f"medians of {rounds} alternating runs each; daemon"
             f" {', '.join(f'{v:.3f}' for v in times['daemon'])} s, bare"
             f" {', '.join(f'{v:.3f}' for v in times['bare'])} s; imports (-X importtime):"

@@ -1,4 +1,7 @@
-"""Shared helpers of the benchmarks: database, broker vhost, processes, results.
+"""Shared helpers of the benchmarks: database, broker vhost, processes.
+
+The results and their table are in :mod:`benchmarks.report`, the CPU
+accounting of the HTTP benchmarks in :mod:`benchmarks.cpu`.
 
 Everything talks to 127.0.0.1 only: PostgreSQL (trust, user postgres) and
 RabbitMQ (guest/guest).  Each benchmark gets a fresh database
@@ -7,7 +10,6 @@ RabbitMQ (guest/guest).  Each benchmark gets a fresh database
 """
 
 import contextlib
-import dataclasses
 import os
 import pathlib
 import shutil
@@ -18,6 +20,9 @@ import time
 from urllib.parse import quote
 
 import psycopg2
+
+from benchmarks import report
+from gites.calendar.testing import amqp as broker  # rabbitmqctl, as the tests use it
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
 BIN = TOP / "bin"
@@ -115,20 +120,12 @@ def seed_owners(cottages, first=1, cgt=True, prefix="BENC"):
 # -- RabbitMQ ---------------------------------------------------------------
 
 
-def rabbitmqctl(*args, check=True):
-    return subprocess.run(
-        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=120, check=check
-    ).stdout
-
-
 def create_vhost():
-    rabbitmqctl("delete_vhost", VHOST, check=False)
-    rabbitmqctl("add_vhost", VHOST)
-    rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    broker.create_vhost(VHOST)
 
 
 def delete_vhost():
-    rabbitmqctl("delete_vhost", VHOST, check=False)
+    broker.delete_vhost(VHOST)
 
 
 def queue_depth(channel, name):
@@ -148,22 +145,7 @@ def cursor_and_channel():
 
 def list_queues():
     """{name: (ready, unacked)} of the bench vhost (rabbitmqctl: slow, for checks)."""
-    out = rabbitmqctl(
-        "list_queues",
-        "-p",
-        VHOST,
-        "--quiet",
-        "--no-table-headers",
-        "name",
-        "messages_ready",
-        "messages_unacknowledged",
-    )
-    found = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3:
-            found[parts[0]] = (int(parts[1]), int(parts[2]))
-    return found
+    return broker.list_queues(VHOST, ("messages_ready", "messages_unacknowledged"))
 
 
 # -- processes --------------------------------------------------------------
@@ -272,72 +254,17 @@ def measured_child(args, logfile, env=None):
     return seconds, usage.ru_maxrss / 1024, text
 
 
-# -- results ----------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Result:
-    bench: str
-    metric: str
-    value: float
-    baseline_name: str
-    baseline: float
-    target: str
-    met: bool
-    unit: str = ""
-    notes: str = ""
-
-    @property
-    def ratio(self):
-        return self.value / self.baseline if self.baseline else float("nan")
-
-
 def run_alone(run, vhost=False, **options):
     """A benchmark run from its own module (``--quick`` read from argv): its
     table printed, then its database (and vhost) dropped, even on failure."""
     try:
         if vhost:
             create_vhost()
-        print_table(run(quick="--quick" in sys.argv, **options))
+        report.print_table(run(quick="--quick" in sys.argv, **options))
     finally:
         if vhost:
             delete_vhost()
         drop_database()
-
-
-def fmt(value, unit=""):
-    if isinstance(value, float):
-        text = f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3g}"
-    else:
-        text = f"{value:,}"
-    return f"{text} {unit}".strip()
-
-
-def print_table(results, out=sys.stdout):
-    headers = ("benchmark", "figure", "baseline", "ratio", "target", "met")
-    rows = [
-        (
-            r.bench,
-            f"{r.metric}: {fmt(r.value, r.unit)}",
-            f"{r.baseline_name}: {fmt(r.baseline, r.unit)}",
-            f"{r.ratio:.2f}",
-            r.target,
-            "yes" if r.met else "NO",
-        )
-        for r in results
-    ]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-    line = "  ".join("=" * w for w in widths)
-    print(line, file=out)
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), file=out)
-    print(line, file=out)
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)), file=out)
-    print(line, file=out)
-    for r in results:
-        if r.notes:
-            print(f"* {r.bench}: {r.notes}", file=out)
-    out.flush()
 
 
 def rmtree(path):
@@ -367,75 +294,8 @@ def retrying(name, fn, attempts=3):
                 raise
             log(f"  {name}: {type(error).__name__}: {error}; broker outage? measuring again")
             try:
-                rabbitmqctl("await_startup", check=False)
+                broker.rabbitmqctl("await_startup", check=False, timeout=120)
             except subprocess.SubprocessError:
                 pass
             time.sleep(3)
     raise AssertionError("unreachable")
-
-
-# -- CPU accounting -----------------------------------------------------------
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid):
-    """CPU seconds (user + system) used so far by process ``pid``; 0 if gone."""
-    try:
-        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
-
-
-def postgres_pids():
-    """The PostgreSQL server's processes (postmaster and backends)."""
-    pids = []
-    for entry in pathlib.Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def machine_cpu():
-    """(busy, total) CPU seconds of the whole machine since boot."""
-    values = [int(v) for v in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / _TICK, sum(values) / _TICK
-
-
-class CpuMeter:
-    """CPU used during a phase by one process, by PostgreSQL and by the machine."""
-
-    def __init__(self, pid):
-        self.pid = pid
-
-    def __enter__(self):
-        self.pg_pids = postgres_pids()
-        self._start = (
-            process_cpu(self.pid),
-            sum(process_cpu(p) for p in self.pg_pids),
-            machine_cpu(),
-        )
-        return self
-
-    def __exit__(self, *exc):
-        proc, pg, (busy, total) = self._start
-        self.process = process_cpu(self.pid) - proc
-        # Backends started during the phase are not counted: the pools of
-        # the measured processes are warm before a phase starts.
-        self.postgres = sum(process_cpu(p) for p in self.pg_pids) - pg
-        now_busy, now_total = machine_cpu()
-        self.machine_busy = (now_busy - busy) / max(now_total - total, 1e-9)
-
-    def per_request(self, requests):
-        """'Zope x.x ms + PostgreSQL y.y ms CPU per request, machine z % busy'."""
-        n = max(requests, 1)
-        return (
-            f"CPU per request: Zope {self.process / n * 1000:.2f} ms,"
-            f" PostgreSQL {self.postgres / n * 1000:.2f} ms; machine {self.machine_busy:.0%} busy"
-        )

@@ -13,6 +13,8 @@ import http.server
 import sys
 import threading
 
+from gites.calendar.testing.http import send_answer
+
 STATE = {"generation": 1}
 LOCK = threading.Lock()
 
@@ -74,15 +76,8 @@ def main(argv=None):
             return self.answer(200, body, etag)
 
         def answer(self, status, body, etag=None):
-            self.send_response(status)
-            if etag:
-                self.send_header("ETag", etag)
-            if status == 200:
-                self.send_header("Content-Type", "text/calendar; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if body:
-                self.wfile.write(body)
+            content_type = "text/calendar; charset=utf-8" if status == 200 else None
+            send_answer(self, status, body, content_type, [("ETag", etag)])
 
     class Server(http.server.ThreadingHTTPServer):
         daemon_threads = True

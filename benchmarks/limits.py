@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from gites.calendar.messaging import intake  # noqa: E402
 from gites.calendar.messaging.codec import InvalidMessage  # noqa: E402
-from gites.calendar.testing.amqp import colliding_keys_pickle  # noqa: E402
+from gites.calendar.testing.hub_messages import colliding_keys_pickle
 
 LIMIT = intake.DEFAULT_MAX_BYTES
 PICKLE = "application/x-python-serialize"

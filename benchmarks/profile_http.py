@@ -22,6 +22,7 @@ import subprocess
 import threading
 
 from benchmarks import bench_http, common
+from benchmarks.cpu import CpuMeter
 from benchmarks.loadgen import run_load
 
 RATE = 250  # samples per second
@@ -111,7 +112,7 @@ def main(argv=None):
                     "127.0.0.1", port, make, args.seconds, warmup=0.3, expect=expect
                 )
 
-            with common.CpuMeter(zope.proc.pid) as meter:
+            with CpuMeter(zope.proc.pid) as meter:
                 thread = threading.Thread(target=load)
                 thread.start()
                 subprocess.run(

@@ -25,7 +25,7 @@ import traceback
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from benchmarks import common  # noqa: E402
+from benchmarks import common, report  # noqa: E402
 
 BENCHES = ("drain", "relay", "http", "export", "startup", "ical")
 
@@ -123,7 +123,7 @@ def main(argv=None):
         common.drop_database()
         common.rmtree(common.VAR)
     print()
-    common.print_table(results)
+    report.print_table(results)
     print(f"total {time.monotonic() - started:.0f} s")
     for failure in failures:
         print(f"FAILED {failure}")

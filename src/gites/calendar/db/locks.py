@@ -17,14 +17,22 @@ def advisory_lock(engine, key):
         yield True
         return
     with engine.connect() as connection:
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        connection.commit()
+        got = try_advisory_lock(connection, key)
         try:
-            yield bool(got)
+            yield got
         finally:
             if got:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 connection.commit()
+
+
+def try_advisory_lock(connection, key):
+    """Take PostgreSQL's session advisory lock ``key`` on ``connection`` if
+    free (and commit); whether it did.  The lock lasts as long as the
+    connection's session, or until ``pg_advisory_unlock``."""
+    got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+    connection.commit()
+    return bool(got)
 
 
 def lock_cottage(session, heb_pk):

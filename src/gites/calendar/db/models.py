@@ -249,7 +249,7 @@ class NightSource(Base):
     """Which change last set each night, stored per run of nights.
 
     One row per run of consecutive days that one recorded change actually
-    changed (at most :data:`gites.calendar.domain.history.MAX_RUN` days; a change
+    changed (at most :data:`gites.calendar.domain.night_plan.MAX_RUN` days; a change
     whose changed days are not consecutive has several rows).  A night's
     provenance is the row of the highest ``change_id`` that covers it
     (:func:`gites.calendar.domain.history.night_sources`); a freed day keeps the
@@ -258,7 +258,7 @@ class NightSource(Base):
     (``history.write_plan``): a hub batch of 100 weekly bookings writes
     ~100 rows here instead of ~700 (one per night), which was most of what
     the change log cost the daemon's drain.  Rows are never updated: a
-    later change adds its own; retention (``history.prune_batch``) removes
+    later change adds its own; retention (``history_retention.prune_batch``) removes
     those no night is explained by any more.
 
     ``change_id`` has no FOREIGN KEY on purpose: its per-row check (a
@@ -283,7 +283,7 @@ class CalendarVersion(Base):
     The validator (``ETag``) of the public answers is derived from it: the
     legacy modification date is a day, so two changes in one day would
     otherwise leave a stale answer looking fresh.  Raised in the writer's
-    transaction by :func:`gites.calendar.domain.reservations.bump_versions`.
+    transaction by :func:`gites.calendar.domain.calendar_versions.bump_versions`.
     """
 
     __tablename__ = "gites_calendar_version"

@@ -21,6 +21,7 @@ serves the same calls; only Plone views use the named session.
 
 import contextlib
 import sys
+import threading
 import weakref
 
 from sqlalchemy import create_engine, event
@@ -191,6 +192,34 @@ def get_engine():
     from zope.component import getUtility
 
     return getUtility(IEngineFactory, name=SESSION_NAME)()
+
+
+def warm_database():
+    """Open the pool's first database connection and configure the ORM
+    mappers in a thread (the daemon's start-up: its main thread meanwhile
+    connects to the broker and declares its topology, and the first
+    housekeeping and the first batch find both done instead of waiting for
+    them after the broker).  Adds no check and removes none: a database
+    that fails here fails again, and is reported, where the consumer uses
+    it.  PostgreSQL only (an in-memory SQLite database is one connection
+    shared by every thread)."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return None
+
+    def warm():
+        try:
+            from sqlalchemy.orm import configure_mappers
+
+            with engine.connect():
+                pass
+            configure_mappers()
+        except Exception:  # reported by the consumer's own use of the database
+            logger.debug("database warm-up failed", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="gites-calendar-db-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 # engine -> its read engine (see get_read_engine); an engine that goes away

@@ -42,17 +42,22 @@ import contextlib
 import dataclasses
 import datetime
 import logging
-import secrets
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import clock
 from gites.calendar.db.locks import advisory_lock, lock_cottage
-from gites.calendar.db.models import BLOQUE, NON_ACTIF, ActivityMail, Hebergement, Proprio
+from gites.calendar.db.models import BLOQUE, NON_ACTIF, Hebergement, Proprio
 from gites.calendar.db.session import session_scope
-from gites.calendar.domain import calendar_state, history, mails
-from gites.calendar.domain.reservations import bump_versions
+from gites.calendar.domain import (
+    activity_records,
+    calendar_state,
+    history,
+    history_retention,
+    mails,
+)
+from gites.calendar.domain.calendar_versions import bump_versions
 from gites.calendar.logsafe import one_line
 
 logger = logging.getLogger("gites.calendar.domain.activity")
@@ -129,15 +134,6 @@ def last_updates(session):
     )
 
 
-def _records(session, pro_pk, period):
-    return {
-        record.kind: record
-        for record in session.scalars(
-            select(ActivityMail).where(ActivityMail.pro_pk == pro_pk, ActivityMail.period == period)
-        )
-    }
-
-
 def plan(session, today):
     """The mails due ``today``, one :class:`Action` per proprio, by pro_pk.
 
@@ -148,7 +144,7 @@ def plan(session, today):
         age = (today - last_update).days
         if due_kind(age) is None:
             continue
-        records = _records(session, pro_pk, last_update)
+        records = activity_records.mail_records(session, pro_pk, last_update)
         kind = due_kind(age, {k for k, r in records.items() if r.status == SENT})
         if kind is None:
             continue
@@ -210,41 +206,6 @@ def block_cottages(session, pro_pk, today, now=None):
     return blocked
 
 
-def ensure_reactivation_key(session, pro_pk):
-    """The proprio's reactivation key, created (and flushed) when missing."""
-    proprio = session.scalars(
-        select(Proprio).where(Proprio.pro_pk == pro_pk).with_for_update()
-    ).one()
-    if not proprio.pro_reactivation_hash:
-        proprio.pro_reactivation_hash = secrets.token_urlsafe(32)
-        session.flush()
-    return proprio.pro_reactivation_hash
-
-
-def record_mail(session, action, status, error, now):
-    """Insert or update the (proprio, kind, period) record; return it."""
-    record = session.scalars(
-        select(ActivityMail)
-        .where(
-            ActivityMail.pro_pk == action.pro_pk,
-            ActivityMail.kind == action.kind,
-            ActivityMail.period == action.period,
-        )
-        .with_for_update()
-    ).first()
-    if record is None:
-        record = ActivityMail(
-            pro_pk=action.pro_pk, kind=action.kind, period=action.period, attempts=0
-        )
-        session.add(record)
-    record.status = status
-    record.attempts = (record.attempts or 0) + 1
-    record.last_error = error
-    record.updated_at = now
-    session.flush()
-    return record
-
-
 def compose(action, key, settings, today):
     common = {
         "to_addr": action.email,
@@ -287,17 +248,17 @@ def process(action, settings, today, send=mails.send_mail, now=None):
     now = now or datetime.datetime.now()
     # The key is committed before the mail leaves, so the link always works.
     with session_scope() as session:
-        key = ensure_reactivation_key(session, action.pro_pk)
+        key = activity_records.ensure_reactivation_key(session, action.pro_pk)
     try:
         send(settings, compose(action, key, settings, today))
     except (mails.MailError, ValueError) as error:  # ValueError: unusable address
         with session_scope() as session:
-            record = record_mail(session, action, FAILED, str(error), now)
+            record = activity_records.record_mail(session, action, FAILED, str(error), now)
             attempts = record.attempts
         return False, [], f"{error} (attempt {attempts})"
     try:
         with session_scope() as session:
-            record_mail(session, action, SENT, None, now)
+            activity_records.record_mail(session, action, SENT, None, now)
             blocked = (
                 block_cottages(session, action.pro_pk, today, now)
                 if action.kind == BLOCKING
@@ -321,7 +282,7 @@ def run_lock(engine):
         yield
 
 
-def prune_history(keep_days, now, batch=history.PRUNE_BATCH):
+def prune_history(keep_days, now, batch=history_retention.PRUNE_BATCH):
     """Retention of the change log: remove the changes older than
     ``keep_days`` (settings ``GITES_HISTORY_KEEP_DAYS``), one committed
     transaction per ``batch`` rows, so a first run on a big log holds no
@@ -330,7 +291,7 @@ def prune_history(keep_days, now, batch=history.PRUNE_BATCH):
     total, after = 0, 0
     while after is not None:
         with session_scope() as session:
-            deleted, after = history.prune_batch(session, before, after, batch)
+            deleted, after = history_retention.prune_batch(session, before, after, batch)
         total += deleted
     return total
 

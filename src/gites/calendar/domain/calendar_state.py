@@ -29,7 +29,7 @@ from gites.calendar.db.models import (
     Proprio,
 )
 from gites.calendar.domain import history
-from gites.calendar.domain.reservations import bump_versions
+from gites.calendar.domain.calendar_versions import bump_versions
 
 # The choices an owner may make (the configuration form); ``bloque`` is set
 # by checkCalendarActivity only and left by reactivation.

@@ -16,7 +16,8 @@ one write path of nights (owners, hub, iCal import), through
 :func:`plan_nights` (before the write: reads the current types) and
 :func:`write_plan` (after it).  Calendar state changes (``non actif``,
 ``bloque``, reactivation) have no nights: :func:`record_state` writes a row
-with no days.
+with no days.  Retention (old changes pruned) is
+:mod:`gites.calendar.domain.history_retention`.
 
 Only the domain and the db are imported here (no Plone).
 """
@@ -24,9 +25,10 @@ Only the domain and the db are imported here (no Plone).
 import dataclasses
 import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text
 
-from gites.calendar.db.models import LIBRE, CalendarChange, NightSource, Reservation
+from gites.calendar.db.models import CalendarChange, NightSource, Reservation
+from gites.calendar.domain.night_plan import MAX_RUN, day_runs, group_days
 
 OWNER = "owner"  # actor: the proprio's pk
 HUB = "hub"  # actor: the hub's notf_id
@@ -38,9 +40,6 @@ OPS = "ops"  # actor: the script's name
 SOURCES = (OWNER, HUB, ICAL, ACTIVITY, CONFIGURATION, REACTIVATION, OPS)
 
 DEFAULT_PAGE = 50
-# Retention: rows older than this are pruned by checkCalendarActivity.
-DEFAULT_KEEP_DAYS = 730
-PRUNE_BATCH = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,12 +113,6 @@ class NightPlan:
     groups: list  # [(heb_pk, Origin, new_type, first, last, [changed days])]
 
 
-def _origin_of(origin, key):
-    if isinstance(origin, Origin):
-        return origin
-    return origin[key]
-
-
 def check_origin(changes, origin):
     """ValueError unless every day of ``changes`` has an :class:`Origin`."""
     if origin is None:
@@ -141,8 +134,10 @@ def plan_nights(session, changes, origin, current=None):
     ``origin`` (a batch's order of application).
     """
     check_origin(changes, origin)
+    if isinstance(origin, Origin):
+        origin = dict.fromkeys(changes, origin)
     if current is not None:
-        return _plan(changes, origin, current)
+        return NightPlan(group_days(changes, origin, current))
     bounds = {}
     for heb_pk, day in changes:
         lo, hi = bounds.get(heb_pk, (day, day))
@@ -163,32 +158,7 @@ def plan_nights(session, changes, origin, current=None):
         )
         for heb_pk, res_date, res_type in session.execute(query):
             current[heb_pk, _as_day(res_date)] = res_type
-    return _plan(changes, origin, current)
-
-
-def _plan(changes, origin, current):
-    rank = {}
-    if not isinstance(origin, Origin):
-        for value in origin.values():
-            rank.setdefault(value, len(rank))
-    groups = {}
-    for key in sorted(changes):
-        heb_pk, day = key
-        new_type = changes[key]
-        who = _origin_of(origin, key)
-        group = groups.setdefault((heb_pk, rank.get(who, 0), who, new_type), [day, day, []])
-        group[0], group[1] = min(group[0], day), max(group[1], day)
-        if current.get(key, LIBRE) != new_type:
-            group[2].append(day)
-    return NightPlan(
-        [
-            (heb_pk, who, new_type, first, last, changed)
-            for (heb_pk, _rank, who, new_type), (first, last, changed) in sorted(
-                groups.items(), key=lambda item: (item[0][0], item[0][1], item[1][0])
-            )
-            if changed
-        ]
-    )
+    return NightPlan(group_days(changes, origin, current))
 
 
 def write_plan(session, plan, now):
@@ -243,26 +213,6 @@ def write_plan(session, plan, now):
         )
     return [ChangeRow(id=change_id, **row) for change_id, row in zip(ids, rows, strict=True)]
 
-
-# A run of nights stored in one row covers at most this many days, so that
-# the read of [first, last] looks at the runs starting in
-# [first - MAX_RUN + 1, last] only (a range of the primary key).
-MAX_RUN = 31
-
-
-def day_runs(day_list):
-    """[(first, last)] of the sorted ``day_list``: consecutive days, at most
-    :data:`MAX_RUN` per run."""
-    runs = []
-    for day in day_list:
-        if runs and runs[-1][1] + ONE_DAY == day and (day - runs[-1][0]).days < MAX_RUN:
-            runs[-1][1] = day
-        else:
-            runs.append([day, day])
-    return [tuple(run) for run in runs]
-
-
-ONE_DAY = datetime.timedelta(days=1)
 
 _CHANGE_ARRAYS = {
     "hebs": "heb_pk",
@@ -398,97 +348,6 @@ def last_state_change(session, heb_pk):
 def count_changes(session, heb_pk, since=None, day=None):
     query = _filtered(select(func.count()).select_from(_CHANGE), heb_pk, since, day)
     return session.execute(query).scalar_one()
-
-
-# -- retention ----------------------------------------------------------------
-
-
-def prune_batch(session, before, after_id=0, batch=PRUNE_BATCH):
-    """Delete one batch of changes made before ``before`` (a datetime).
-
-    Looks at the ``batch`` oldest such changes with an id above
-    ``after_id``: forgets their nights that are before ``before``, and those
-    a later change covers, then deletes the changes that explain no night
-    any more (a change that still explains a later night is kept).
-    Returns (deleted, last id seen, or None when there is nothing left to
-    look at).
-
-    A change's runs lie in its own cottage and range, so they are found on
-    the primary key of the runs (heb_pk, first_day, change_id): the table
-    needs no index on ``change_id``, which every write would pay for.
-    """
-    rows = session.execute(
-        select(_CHANGE.c.id, _CHANGE.c.heb_pk, _CHANGE.c.first_day, _CHANGE.c.last_day)
-        .where(_CHANGE.c.changed_at < before, _CHANGE.c.id > after_id)
-        .order_by(_CHANGE.c.id)
-        .limit(batch)
-    ).all()
-    if not rows:
-        return 0, None
-    cutoff = before.date()
-    still_used = set()
-    forget, trim = [], []
-    for change_id, heb_pk, first, last in rows:
-        if first is None:
-            continue  # a state change: no nights
-        # the change's runs and every later run over its range
-        runs = session.execute(
-            _RUNS_OVER,
-            {
-                "heb": heb_pk,
-                "lowest": first - datetime.timedelta(days=MAX_RUN - 1),
-                "lo": first,
-                "hi": last,
-                "id": change_id,
-            },
-        ).all()
-        later = [(lo, hi) for lo, hi, other in runs if other > change_id]
-        for lo, hi, other in runs:
-            if other != change_id:
-                continue
-            seen = [
-                day
-                for day in _days(max(_as_day(lo), cutoff), _as_day(hi))
-                if not any(_as_day(a) <= day <= _as_day(b) for a, b in later)
-            ]
-            key = {"heb": heb_pk, "lo": lo, "id": change_id}
-            if not seen:
-                forget.append(key)
-            else:
-                still_used.add(change_id)
-                if _as_day(lo) < cutoff:
-                    trim.append(dict(key, cutoff=cutoff))
-    if forget:
-        session.execute(_FORGET_RUN, forget)
-    if trim:
-        session.execute(_TRIM_RUN, trim)
-    ids = [row[0] for row in rows]
-    gone = [change_id for change_id in ids if change_id not in still_used]
-    deleted = 0
-    if gone:
-        deleted = session.execute(delete(_CHANGE).where(_CHANGE.c.id.in_(gone))).rowcount
-    return deleted, ids[-1]
-
-
-_RUNS_OVER = select(_NIGHT.c.first_day, _NIGHT.c.last_day, _NIGHT.c.change_id).where(
-    _NIGHT.c.heb_pk == bindparam("heb"),
-    _NIGHT.c.first_day >= bindparam("lowest"),
-    _NIGHT.c.first_day <= bindparam("hi"),
-    _NIGHT.c.last_day >= bindparam("lo"),
-    _NIGHT.c.change_id >= bindparam("id"),
-)
-_RUN_KEY = (
-    _NIGHT.c.heb_pk == bindparam("heb"),
-    _NIGHT.c.first_day == bindparam("lo"),
-    _NIGHT.c.change_id == bindparam("id"),
-)
-_FORGET_RUN = delete(_NIGHT).where(*_RUN_KEY)
-# the days before the cut-off are forgotten, the rest of the run stays
-_TRIM_RUN = update(_NIGHT).where(*_RUN_KEY).values(first_day=bindparam("cutoff"))
-
-
-def _days(first, last):
-    return [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 # -- helpers ------------------------------------------------------------------

@@ -20,13 +20,13 @@ import datetime
 
 from sqlalchemy import insert, select
 
-from gites.calendar.db.models import Hebergement, OutboxMessage, Reservation
+from gites.calendar.db.models import Hebergement, Reservation
+from gites.calendar.domain.outbox import OUTBOX, outbox_row
 from gites.calendar.domain.reservations import merge_ranges, midnight
 from gites.calendar.logsafe import one_line
 
 RESERVATION = Reservation.__table__
 HEBERGEMENT = Hebergement.__table__
-OUTBOX = OutboxMessage.__table__
 
 FETCH_SIZE = 5000  # rows per round trip of the server-side cursor
 BATCH_SIZE = 1000  # outbox rows per INSERT
@@ -118,17 +118,7 @@ def export(session, today, now, heb_pk=None, dry_run=False, out=None, batch_size
             )
         if dry_run:
             continue
-        batch.append(
-            {
-                "created_at": now,
-                "heb_pk": item.heb_pk,
-                "cgt_id": item.cgt,
-                "start_date": item.start,
-                "end_date": item.end,
-                "selection_type": item.type,
-                "attempts": 0,
-            }
-        )
+        batch.append(outbox_row(now, item.heb_pk, item.cgt, item.start, item.end, item.type))
         if len(batch) >= batch_size:
             connection.execute(insert_outbox, batch)
             batch = []

@@ -17,13 +17,11 @@ from gites.calendar.db.locks import lock_cottage
 from gites.calendar.db.models import (
     RESERVATION_TYPES,
     SELECTION_TYPES,
-    CalendarVersion,
     Hebergement,
-    OutboxMessage,
     Reservation,
 )
-from gites.calendar.domain import history
-from gites.calendar.domain.state_cache import CHANNEL, payload
+from gites.calendar.domain import history, outbox
+from gites.calendar.domain.calendar_versions import bump_versions
 
 MAX_RANGE_DAYS = 731  # a range longer than two years is refused
 
@@ -213,32 +211,6 @@ def write_days(session, changes, pro_fk, now, origin):
     return history.write_plan(session, plan, now)
 
 
-# One statement on PostgreSQL and SQLite alike (both know ON CONFLICT).
-_BUMP = text(
-    f"INSERT INTO {CalendarVersion.__tablename__} (heb_pk, version) VALUES (:heb_pk, 1)"
-    f" ON CONFLICT (heb_pk) DO UPDATE SET version = {CalendarVersion.__tablename__}.version + 1"
-)
-
-
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
-
-
-def bump_versions(session, heb_pks):
-    """Raise the calendar version of each cottage of ``heb_pks``.
-
-    Every writer of a calendar calls it in its own transaction (write_days
-    does for all writers of days): the public answers' ETag then changes
-    with the commit, even for a second change on the same day.
-    """
-    if not heb_pks:
-        return
-    session.execute(_BUMP, [{"heb_pk": heb_pk} for heb_pk in sorted(heb_pks)])
-    if session.get_bind().dialect.name == "postgresql":
-        # Delivered at commit: each Zope process forgets the states it kept
-        # for revalidations (gites.calendar.domain.state_cache).
-        session.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload(heb_pks)})
-
-
 ONE_DAY = datetime.timedelta(days=1)
 _RES = Reservation.__table__
 _DELETE_RUN = delete(_RES).where(
@@ -321,50 +293,9 @@ def apply_owner_changes(
     }
     write_days(session, nights, pro_pk, now, origin or history.Origin(history.OWNER, pro_pk))
     if core_outbox:
-        rows = [
-            {
-                "created_at": now,
-                "heb_pk": heb.heb_pk,
-                "cgt_id": heb.heb_code_cgt,
-                "start_date": change.start,
-                "end_date": change.end,
-                "selection_type": change.selection_type,
-                "attempts": 0,
-            }
-            for change in changes
-            if _goes_to_hub(heb, change, now)
-        ]
-        if rows:
-            session.execute(insert(OutboxMessage.__table__), rows)
-        return rows
-    queued = (queue_for_hub(session, heb, change, now) for change in changes)
+        return outbox.queue_all_for_hub(session, heb, changes, now)
+    queued = (outbox.queue_for_hub(session, heb, change, now) for change in changes)
     return [row for row in queued if row is not None]
-
-
-def _goes_to_hub(heb, change, now):
-    return bool(heb.heb_code_cgt) and change.end >= now.date()
-
-
-def queue_for_hub(session, heb, change, now):
-    """Write the site -> hub message into the outbox (docs/messaging.rst, "Message formats").
-
-    Only cottages with a CGT code, and only ranges that are not wholly in the
-    past: a range ending today or later is sent (the legacy rule lost ranges
-    starting today).
-    """
-    if not _goes_to_hub(heb, change, now):
-        return None
-    message = OutboxMessage(
-        created_at=now,
-        heb_pk=heb.heb_pk,
-        cgt_id=heb.heb_code_cgt,
-        start_date=change.start,
-        end_date=change.end,
-        selection_type=change.selection_type,
-        attempts=0,
-    )
-    session.add(message)
-    return message
 
 
 def busy_days(session, heb_pk, start=None, end=None):

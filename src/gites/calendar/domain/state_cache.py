@@ -1,13 +1,13 @@
 """Cottage states kept in memory for revalidations, dropped on notification.
 
 A ``304`` answer of the public ``selectedDays`` needs the cottage's state
-(:data:`gites.calendar.domain.visibility.COTTAGE_STATE`), not its days.  Read from the
+(:data:`gites.calendar.domain.public_read.COTTAGE_STATE`), not its days.  Read from the
 database, that primary-key lookup still cost a revalidation about a fifth
 of Plone's own ``@@ok`` (a round trip, PostgreSQL's work, the driver).  So
 each Zope process keeps the states it read, and forgets them as soon as a
 writer commits a change:
 
-* every writer of a calendar (:func:`gites.calendar.domain.reservations.bump_versions`,
+* every writer of a calendar (:func:`gites.calendar.domain.calendar_versions.bump_versions`,
   called by the owners' pages, the hub daemon, the configuration and the
   blocking) sends ``NOTIFY gites_calendar_version, '<heb_pk>,...'`` in its
   transaction: PostgreSQL delivers it at commit, never for a rollback;

@@ -2,8 +2,9 @@
 
 The formats: docs/messaging.rst, "Message formats" and "Bodies understood".
 
-Pure Python: no broker, no database. Hub -> site bodies are decoded and validated
-into :class:`HubBooking`; site -> hub changes are encoded from :class:`SiteChange`.
+Pure Python: no broker, no database. Hub -> site bodies are decoded (bytes to
+plain data: :mod:`gites.calendar.messaging.bodies`) and validated here into
+:class:`HubBooking`; site -> hub changes are encoded from :class:`SiteChange`.
 
 Decisions (documented here because other modules rely on them):
 
@@ -34,16 +35,24 @@ Decisions (documented here because other modules rely on them):
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Mapping
 import dataclasses
 import datetime
 import json
 import pickle
 import re
-import reprlib
 
-from gites.calendar.messaging.safepickle import ForbiddenPickle, safe_loads
+from gites.calendar.messaging.bodies import (
+    JSON_CONTENT_TYPE,
+    PICKLE_CONTENT_TYPE,
+    InvalidMessage,
+    decode_body,
+    describe,
+    invalid,
+    media_type_of,
+    printable_line,
+    short_repr,
+)
 
 __all__ = [
     "BOOKING_TYPES",
@@ -61,24 +70,14 @@ __all__ = [
     "encode_site_change",
 ]
 
-PICKLE_CONTENT_TYPE = "application/x-python-serialize"
-JSON_CONTENT_TYPE = "application/json"
 MAX_RANGE_DAYS = 731  # a range longer than two years is invalid: (end-start).days + 1 > 731
 BOOKING_TYPES = {"booked": "loue", "unavailable": "indisp", "available": "libre"}
 SELECTION_TYPES = frozenset(BOOKING_TYPES.values())
 CGT_ID_PATTERN = re.compile(r"[A-Z]{4}[0-9]{1,4}")
 MAX_NOTF_ID = 2**63 - 1  # fits a PostgreSQL bigint, should anyone store it
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # dates outside are refused
-BINARY_ENCODINGS = frozenset({"", "binary", "8bit"})
 
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ](.+))?", re.DOTALL)
-_REPR = reprlib.Repr()
-_REPR.maxstring = 60
-_REPR.maxother = 60
-
-
-class InvalidMessage(ValueError):
-    """A message body that cannot be used; ``str(exc)`` is a one-line reason."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,117 +107,17 @@ class SiteChange:
     selection_type: str  # 'loue' | 'indisp' | 'libre'
 
 
-def _one_line(text, limit=200):
-    """Bounded, and no line breaks (nor other unprintables) for log lines."""
-    text = str(text)
-    if len(text) > limit:
-        text = text[:limit] + "..."
-    return "".join(char if char.isprintable() else " " for char in text)
-
-
-def _short(value):
-    """A short one-line repr of a value from a message."""
-    if isinstance(value, int) and value.bit_length() > 1000:
-        return f"<{value.bit_length()}-bit int>"  # repr() refuses ints this long
-    return _one_line(_REPR.repr(value), 80)
-
-
-def _describe(value):
-    """How a bad value is shown in a reason: its type and a short repr."""
-    if value is None:
-        return "None"
-    return f"{type(value).__name__} {_short(value)}"
-
-
-def _invalid(reason):
-    return InvalidMessage(_one_line(reason))
-
-
-def _media_type(content_type):
-    if content_type is None:
-        return ""
-    if not isinstance(content_type, str):
-        raise _invalid(f"unsupported content type {_describe(content_type)}")
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _no_duplicate_keys(pairs):
-    result = {}
-    for key, value in pairs:
-        if key in result:
-            # Two readers could disagree on which value counts.
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _text_codec(content_encoding):
-    """The codec name of a text ``content_encoding``; None for bytes as they are."""
-    if content_encoding is None:
-        return None
-    if not isinstance(content_encoding, str):
-        raise _invalid(f"unsupported content encoding {_describe(content_encoding)}")
-    name = content_encoding.strip().lower()
-    if name in BINARY_ENCODINGS:
-        return None
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        raise _invalid(f"unsupported content encoding {_short(content_encoding)}") from None
-    if not info._is_text_encoding:  # noqa: SLF001 - the codecs module's own marker
-        raise _invalid(f"content encoding {_short(content_encoding)} is not a text encoding")
-    return info.name
-
-
-def _decode_body(body, content_type, content_encoding=None, max_pickle_ops=None):
-    """Bytes -> plain data, by content type; InvalidMessage for anything wrong."""
-    media_type = _media_type(content_type)
-    text_codec = _text_codec(content_encoding)
-    if isinstance(body, (bytearray, memoryview)):
-        body = bytes(body)
-    if not isinstance(body, bytes):
-        raise _invalid(f"message body is {_describe(body)}, not bytes")
-    if not media_type:
-        if not body.lstrip().startswith(b"{"):
-            raise _invalid("missing content type and the body is not a JSON object")
-        media_type = JSON_CONTENT_TYPE
-    if media_type == PICKLE_CONTENT_TYPE:
-        try:
-            return safe_loads(body, max_opcodes=max_pickle_ops)
-        except (ForbiddenPickle, pickle.UnpicklingError) as exc:
-            raise _invalid(str(exc)) from exc
-    if media_type == JSON_CONTENT_TYPE:
-        if text_codec is not None:
-            try:
-                body = body.decode(text_codec)
-            except UnicodeError as exc:
-                raise _invalid(f"body is not {text_codec} text: {exc}") from None
-        try:
-            return json.loads(
-                body, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
-            )
-        except RecursionError:
-            raise _invalid("malformed JSON: nested too deeply") from None
-        except ValueError as exc:  # also UnicodeDecodeError and over-long integers
-            raise _invalid(f"malformed JSON: {exc}") from exc
-    raise _invalid(f"unsupported content type {_short(content_type)}")
-
-
 def _field(payload, name):
     try:
         return payload[name]
     except KeyError:
-        raise _invalid(f"missing field {name!r}") from None
+        raise invalid(f"missing field {name!r}") from None
 
 
 def _to_date(name, value):
     day = _to_any_date(name, value)
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise _invalid(f"{name} {day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+        raise invalid(f"{name} {day.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
     return day
 
 
@@ -230,50 +129,50 @@ def _to_any_date(name, value):
     if isinstance(value, str):
         match = _ISO_DATE.fullmatch(value)
         if match is None:
-            raise _invalid(f"{name} {_describe(value)} is not an ISO date (YYYY-MM-DD)")
+            raise invalid(f"{name} {describe(value)} is not an ISO date (YYYY-MM-DD)")
         year, month, day, time_part = match.groups()
         try:
             if time_part is not None:
                 datetime.time.fromisoformat(time_part)  # only validated: the day counts
             return datetime.date(int(year), int(month), int(day))
         except ValueError as exc:
-            raise _invalid(f"{name} {_describe(value)} is not a valid date: {exc}") from None
-    raise _invalid(f"{name} must be a date or an ISO date string, got {_describe(value)}")
+            raise invalid(f"{name} {describe(value)} is not a valid date: {exc}") from None
+    raise invalid(f"{name} must be a date or an ISO date string, got {describe(value)}")
 
 
 def _validate_booking(payload):
     if not isinstance(payload, Mapping):
-        raise _invalid(f"message body is {_describe(payload)}, not a mapping")
+        raise invalid(f"message body is {describe(payload)}, not a mapping")
 
     booking_type = _field(payload, "booking_type")
     if not isinstance(booking_type, str) or booking_type not in BOOKING_TYPES:
         choices = ", ".join(repr(choice) for choice in sorted(BOOKING_TYPES))
-        raise _invalid(f"booking_type must be one of {choices}, got {_describe(booking_type)}")
+        raise invalid(f"booking_type must be one of {choices}, got {describe(booking_type)}")
 
     cgt_id = _field(payload, "cgt_id")
     if not isinstance(cgt_id, str) or not cgt_id:
-        raise _invalid(f"cgt_id must be a non-empty string, got {_describe(cgt_id)}")
+        raise invalid(f"cgt_id must be a non-empty string, got {describe(cgt_id)}")
     if not CGT_ID_PATTERN.fullmatch(cgt_id):
-        raise _invalid(
-            f"cgt_id {_short(cgt_id)} is not a CGT code (4 capital letters, 1 to 4 digits)"
+        raise invalid(
+            f"cgt_id {short_repr(cgt_id)} is not a CGT code (4 capital letters, 1 to 4 digits)"
         )
 
     start = _to_date("start_date", _field(payload, "start_date"))
     end = _to_date("end_date", _field(payload, "end_date"))
     if end < start:
-        raise _invalid(f"end_date {end.isoformat()} is before start_date {start.isoformat()}")
+        raise invalid(f"end_date {end.isoformat()} is before start_date {start.isoformat()}")
     days = (end - start).days + 1
     if days > MAX_RANGE_DAYS:
-        raise _invalid(
+        raise invalid(
             f"range {start.isoformat()}..{end.isoformat()} covers {days} days,"
             f" more than {MAX_RANGE_DAYS}"
         )
 
     notf_id = _field(payload, "notf_id")
     if isinstance(notf_id, bool) or not isinstance(notf_id, int):
-        raise _invalid(f"notf_id must be an integer, got {_describe(notf_id)}")
+        raise invalid(f"notf_id must be an integer, got {describe(notf_id)}")
     if not 0 <= notf_id <= MAX_NOTF_ID:
-        raise _invalid(f"notf_id {_short(notf_id)} is out of range (0 to {MAX_NOTF_ID})")
+        raise invalid(f"notf_id {short_repr(notf_id)} is out of range (0 to {MAX_NOTF_ID})")
 
     return HubBooking(
         booking_type=booking_type, cgt_id=cgt_id, start=start, end=end, notf_id=notf_id
@@ -290,12 +189,12 @@ def decode_hub_message(
 
     ``max_pickle_ops``: the pickle opcode limit (default: safepickle's)."""
     try:
-        payload = _decode_body(body, content_type, content_encoding, max_pickle_ops)
+        payload = decode_body(body, content_type, content_encoding, max_pickle_ops)
         return _validate_booking(payload)
     except InvalidMessage:
         raise
     except Exception as exc:  # the contract: nothing but InvalidMessage gets out
-        raise _invalid(f"undecodable message: {type(exc).__name__}: {exc}") from exc
+        raise invalid(f"undecodable message: {type(exc).__name__}: {exc}") from exc
 
 
 def _site_payload(change):
@@ -303,14 +202,14 @@ def _site_payload(change):
     if not isinstance(change, SiteChange):
         raise ValueError(f"expected a SiteChange, got {type(change).__name__}")
     if isinstance(change.heb_pk, bool) or not isinstance(change.heb_pk, int):
-        raise ValueError(f"heb_pk must be an integer, got {_describe(change.heb_pk)}")
+        raise ValueError(f"heb_pk must be an integer, got {describe(change.heb_pk)}")
     # The format is the hub's business here: the code comes from our own database.
     if not isinstance(change.cgt_id, str) or not change.cgt_id:
-        raise ValueError(f"cgt_id must be a non-empty string, got {_describe(change.cgt_id)}")
+        raise ValueError(f"cgt_id must be a non-empty string, got {describe(change.cgt_id)}")
     if not isinstance(change.selection_type, str) or change.selection_type not in SELECTION_TYPES:
         raise ValueError(
             f"selection_type must be one of 'indisp', 'libre', 'loue',"
-            f" got {_describe(change.selection_type)}"
+            f" got {describe(change.selection_type)}"
         )
     days = []
     for name in ("start", "end"):
@@ -318,7 +217,7 @@ def _site_payload(change):
         if isinstance(value, datetime.datetime):
             value = value.date()
         if not isinstance(value, datetime.date):
-            raise ValueError(f"{name} must be a date, got {_describe(value)}")
+            raise ValueError(f"{name} must be a date, got {describe(value)}")
         days.append(value)
     start, end = days
     if end < start:
@@ -361,28 +260,28 @@ def decode_site_change(body: bytes, content_type: str) -> dict:
     formats give the same dict. Raises InvalidMessage for an undecodable body.
     """
     try:
-        payload = _decode_body(body, content_type)
+        payload = decode_body(body, content_type)
         if not isinstance(payload, dict):
-            raise _invalid(f"message body is {_describe(payload)}, not a mapping")
-        if _media_type(content_type) != PICKLE_CONTENT_TYPE:
+            raise invalid(f"message body is {describe(payload)}, not a mapping")
+        if media_type_of(content_type) != PICKLE_CONTENT_TYPE:
             for name in ("start", "end"):
                 if isinstance(payload.get(name), str):
                     try:
                         payload[name] = datetime.datetime.fromisoformat(payload[name])
                     except ValueError as exc:
-                        raise _invalid(f"{name}: {exc}") from None
+                        raise invalid(f"{name}: {exc}") from None
         return payload
     except InvalidMessage:
         raise
     except Exception as exc:
-        raise _invalid(f"undecodable message: {type(exc).__name__}: {exc}") from exc
+        raise invalid(f"undecodable message: {type(exc).__name__}: {exc}") from exc
 
 
 def peek_cgt_id(body, content_type, content_encoding=None):
     """The ``cgt_id`` of a body when it is readable (for listings), else None."""
     try:
-        payload = _decode_body(body, content_type, content_encoding)
+        payload = decode_body(body, content_type, content_encoding)
     except Exception:
         return None
     value = payload.get("cgt_id") if isinstance(payload, Mapping) else None
-    return _one_line(value, 20) if isinstance(value, str) else None
+    return printable_line(value, 20) if isinstance(value, str) else None

@@ -14,12 +14,12 @@ partly-superseded, superseded, duplicate, unknown-cottage, or parked with
 its reason -- and the process survives it.
 
 1. ``_receive`` (kombu ``on_message``; the channel's ``auto_decode`` is off,
-   so bodies stay the bytes that were published) decodes, and *any*
-   exception makes the message one to park with that exception as its
-   reason.  A body kombu itself could not decode (a ``compression`` header
-   that does not match) arrives in ``_undecodable``, same fate.  Nothing
-   else happens in the callback, because callbacks may run while a publish
-   waits for its confirm.
+   so bodies stay the bytes that were published) decodes
+   (:func:`.intake.pending_item`), and *any* exception makes the message
+   one to park with that exception as its reason.  A body kombu itself
+   could not decode (a ``compression`` header that does not match) arrives
+   in ``_undecodable``, same fate.  Nothing else happens in the callback,
+   because callbacks may run while a publish waits for its confirm.
 2. ``_flush`` runs when ``batch_size`` messages are pending or the oldest
    waited ``batch_wait`` seconds: :class:`~.batch.BatchApplier` applies,
    commits, *then* the messages are acked (one ``basic_ack(multiple=True)``
@@ -45,10 +45,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import logsafe
 from gites.calendar.db import session as db
-from gites.calendar.domain.reservations import InvalidRange, check_range
 from gites.calendar.messaging import intake, topology
 from gites.calendar.messaging.batch import PARKED, BatchApplier, Pending, log_outcome
-from gites.calendar.messaging.codec import InvalidMessage
 from gites.calendar.messaging.handler import prune_hub_applied
 from gites.calendar.messaging.parking import Parker
 from gites.calendar.messaging.retry import Backoff, one_line
@@ -66,13 +64,6 @@ PRUNE_INTERVAL = 3600.0
 # A message the database refuses (not "database unreachable": a constraint,
 # a bug) this many times in a row is parked rather than retried forever.
 MAX_DB_REFUSALS = 5
-
-
-def reason_of(error):
-    """The parking reason for an exception raised by one message."""
-    if isinstance(error, (InvalidMessage, InvalidRange)):
-        return str(error)
-    return f"undecodable: {one_line(error)}"
 
 
 class HubConsumer:
@@ -246,13 +237,7 @@ class HubConsumer:
     # -- messages --------------------------------------------------------
 
     def _receive(self, message):
-        try:
-            booking = intake.read_hub_message(message, self.max_bytes, self.max_pickle_ops)
-            check_range(booking.start, booking.end, booking.res_type)
-            item = Pending(message, booking=booking)
-        except Exception as error:  # the one rule: whatever fails parks this message
-            item = Pending(message, reason=reason_of(error))
-        self._hold(item)
+        self._hold(intake.pending_item(message, self.max_bytes, self.max_pickle_ops))
 
     def _undecodable(self, message, error):
         """kombu's ``on_decode_error``: the body could not even be inflated."""

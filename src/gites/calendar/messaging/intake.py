@@ -1,4 +1,6 @@
-"""From a kombu message to a :class:`~gites.calendar.messaging.codec.HubBooking`.
+"""From a kombu message to a :class:`~gites.calendar.messaging.codec.HubBooking`
+(:func:`pending_item`: to the consumer's batch item, with its booking or the
+reason to park it).
 
 The size limit comes first, before any decoding; then the codec (which
 bounds pickles and dates itself).  Compressed bodies (kombu's
@@ -16,8 +18,11 @@ import zlib
 
 from kombu import compression
 
+from gites.calendar.domain.reservations import InvalidRange, check_range
+from gites.calendar.messaging.batch import Pending
 from gites.calendar.messaging.codec import InvalidMessage, decode_hub_message
 from gites.calendar.messaging.parking import raw_body
+from gites.calendar.messaging.retry import one_line
 
 DEFAULT_MAX_BYTES = 64 * 1024  # real hub messages are a few hundred bytes
 
@@ -94,3 +99,20 @@ def read_hub_message(message, max_bytes=DEFAULT_MAX_BYTES, max_pickle_ops=None):
         content_encoding=message.content_encoding,
         max_pickle_ops=max_pickle_ops,
     )
+
+
+def reason_of(error):
+    """The parking reason for an exception raised by one message."""
+    if isinstance(error, (InvalidMessage, InvalidRange)):
+        return str(error)
+    return f"undecodable: {one_line(error)}"
+
+
+def pending_item(message, max_bytes=DEFAULT_MAX_BYTES, max_pickle_ops=None):
+    """``message`` as a batch item: its booking, or its reason to park."""
+    try:
+        booking = read_hub_message(message, max_bytes, max_pickle_ops)
+        check_range(booking.start, booking.end, booking.res_type)
+        return Pending(message, booking=booking)
+    except Exception as error:  # the one rule: whatever fails parks this message
+        return Pending(message, reason=reason_of(error))

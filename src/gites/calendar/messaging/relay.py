@@ -34,14 +34,12 @@ import logging
 import threading
 
 from kombu import Producer
-from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gites.calendar import logsafe
 from gites.calendar.db import session as db
-from gites.calendar.db.models import OutboxMessage
-from gites.calendar.messaging import topology
-from gites.calendar.messaging.codec import SiteChange, encode_site_change
+from gites.calendar.db.locks import try_advisory_lock
+from gites.calendar.messaging import outbox, topology
 from gites.calendar.messaging.confirms import ConfirmWindow
 from gites.calendar.messaging.retry import Backoff, one_line
 from gites.calendar.settings import mask_text, mask_url
@@ -54,7 +52,6 @@ ADVISORY_LOCK_KEY = 0x6769746573636160
 POLL_INTERVAL = 1.0  # seconds between looks at the outbox when idle
 STANDBY_INTERVAL = 5.0  # seconds between attempts to become the active relay
 BATCH = 100
-UNENCODABLE = "unencodable: "
 
 
 class OutboxRelay:
@@ -145,17 +142,14 @@ class OutboxRelay:
             return True
         connection = db.get_engine().connect()
         try:
-            if connection.dialect.name == "postgresql":
-                got = connection.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                ).scalar()
-                connection.commit()
-                if not got:
-                    if not self._standby_logged:
-                        self._log(logging.INFO, "another relay is active; standing by")
-                        self._standby_logged = True
-                    connection.close()
-                    return False
+            if connection.dialect.name == "postgresql" and not try_advisory_lock(
+                connection, ADVISORY_LOCK_KEY
+            ):
+                if not self._standby_logged:
+                    self._log(logging.INFO, "another relay is active; standing by")
+                    self._standby_logged = True
+                connection.close()
+                return False
         except BaseException:
             connection.invalidate()
             connection.close()
@@ -220,8 +214,7 @@ class OutboxRelay:
         sent again rather than overtake an earlier change of its cottage).
         """
         connection = self._db_connection
-        rows = connection.execute(_PENDING, {"limit": BATCH}).all()
-        connection.commit()
+        rows = outbox.pending_rows(connection, BATCH)
         if self._window is not None:
             self._window.forget()
         published, unencodable = [], []  # published: (row, number in the window)
@@ -232,9 +225,9 @@ class OutboxRelay:
                     if self._stop.is_set():
                         break
                     try:
-                        body, content_type = self._encode(row)
+                        body, content_type = outbox.encode_row(row, self.fmt)
                     except ValueError as error:
-                        unencodable.append((row.id, UNENCODABLE + str(error)[:500]))
+                        unencodable.append((row.id, outbox.UNENCODABLE + str(error)[:500]))
                         self._log(
                             logging.ERROR, "outbox %d cannot be encoded, skipped: %s", row.id, error
                         )
@@ -282,21 +275,10 @@ class OutboxRelay:
     def _mark(self, connection, sent, unencodable, failed=None):
         """Record what happened to the rows of a batch, in one transaction;
         ``sent``: the rows confirmed, logged once recorded."""
-        if sent:
-            connection.execute(
-                update(_OUTBOX)
-                .where(_OUTBOX.c.id.in_([row.id for row in sent]))
-                .values(sent_at=self.now(), attempts=_OUTBOX.c.attempts + 1, last_error=None)
-            )
-        params = list(unencodable)
+        errors = list(unencodable)
         if failed is not None:
-            params.append((failed[0], one_line(failed[1])[:500]))
-        if params:
-            connection.execute(
-                _RECORD_ERROR, [{"row_id": row_id, "error": error} for row_id, error in params]
-            )
-        if sent or params:
-            connection.commit()
+            errors.append((failed[0], one_line(failed[1])[:500]))
+        outbox.record(connection, [row.id for row in sent], errors, self.now)
         for row in sent:
             self._log(
                 logging.INFO,
@@ -309,19 +291,6 @@ class OutboxRelay:
                 topology.SITE_EXCHANGE.name,
                 topology.SITE_ROUTING_KEY,
             )
-
-    def _encode(self, row):
-        """(body, content type); ValueError when the codec refuses the row."""
-        return encode_site_change(
-            SiteChange(
-                heb_pk=row.heb_pk,
-                cgt_id=row.cgt_id,
-                start=row.start_date,
-                end=row.end_date,
-                selection_type=row.selection_type,
-            ),
-            fmt=self.fmt,
-        )
 
     def _publish(self, row, body, content_type):
         """Publish one row (its confirm is awaited with the batch's)."""
@@ -339,27 +308,3 @@ class OutboxRelay:
 
 class MessageNotConfirmed(Exception):
     """The broker nacked a publish: that row and the later ones are sent again."""
-
-
-_OUTBOX = OutboxMessage.__table__
-_PENDING = (
-    select(
-        _OUTBOX.c.id,
-        _OUTBOX.c.heb_pk,
-        _OUTBOX.c.cgt_id,
-        _OUTBOX.c.start_date,
-        _OUTBOX.c.end_date,
-        _OUTBOX.c.selection_type,
-    )
-    .where(
-        _OUTBOX.c.sent_at.is_(None),
-        _OUTBOX.c.last_error.is_(None) | _OUTBOX.c.last_error.not_like(UNENCODABLE + "%"),
-    )
-    .order_by(_OUTBOX.c.id)
-    .limit(bindparam("limit"))
-)
-_RECORD_ERROR = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error"))
-)

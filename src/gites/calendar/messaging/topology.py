@@ -24,35 +24,25 @@ import os
 
 from kombu import Connection, Exchange, Queue
 
+
+def _durable_queue(name, exchange, routing_key):
+    # No arguments: the legacy set-up declared its queues so.
+    return Queue(name, exchange=exchange, routing_key=routing_key, durable=True, auto_delete=False)
+
+
 HUB_EXCHANGE = Exchange("booking.update", type="direct", durable=True)
 HUB_ROUTING_KEY = "gdw"
-HUB_QUEUE = Queue(
-    "booking.update.fromwalhebcalendar",
-    exchange=HUB_EXCHANGE,
-    routing_key=HUB_ROUTING_KEY,
-    durable=True,
-    auto_delete=False,
-)
+HUB_QUEUE = _durable_queue("booking.update.fromwalhebcalendar", HUB_EXCHANGE, HUB_ROUTING_KEY)
 
 SITE_EXCHANGE = Exchange("booking.update.gdw", type="direct", durable=True)
 SITE_ROUTING_KEY = "import"
 # The hub's queue.  Declared by this package only on the embedded transport
 # (where nothing else would hold the messages); on RabbitMQ the hub owns it.
-SITE_QUEUE = Queue(
-    "booking.update.gdw",
-    exchange=SITE_EXCHANGE,
-    routing_key=SITE_ROUTING_KEY,
-    durable=True,
-    auto_delete=False,
-)
+SITE_QUEUE = _durable_queue("booking.update.gdw", SITE_EXCHANGE, SITE_ROUTING_KEY)
 
 PARKING_EXCHANGE = Exchange("booking.update.parked", type="direct", durable=True)
-PARKING_QUEUE = Queue(
-    "booking.update.fromwalhebcalendar.parked",
-    exchange=PARKING_EXCHANGE,
-    routing_key=HUB_QUEUE.name,
-    durable=True,
-    auto_delete=False,
+PARKING_QUEUE = _durable_queue(
+    "booking.update.fromwalhebcalendar.parked", PARKING_EXCHANGE, HUB_QUEUE.name
 )
 
 # Headers of a parked message.

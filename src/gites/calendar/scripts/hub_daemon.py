@@ -30,7 +30,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 
 from gites.calendar.db import schema as db_schema
 from gites.calendar.db import session as db
@@ -79,33 +78,6 @@ def setup_logging(secrets, level=logging.INFO):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-
-
-def warm_database():
-    """Open the pool's first database connection and configure the ORM
-    mappers in a thread, while the main thread connects to the broker and
-    declares its topology: the first housekeeping and the first batch then
-    find both done instead of waiting for them after the broker.  Adds no
-    check and removes none: a database that fails here fails again, and is
-    reported, where the consumer uses it.  PostgreSQL only (an in-memory
-    SQLite database is one connection shared by every thread)."""
-    engine = db.get_engine()
-    if engine.dialect.name != "postgresql":
-        return None
-
-    def warm():
-        try:
-            from sqlalchemy.orm import configure_mappers
-
-            with engine.connect():
-                pass
-            configure_mappers()
-        except Exception:  # reported by the consumer's own use of the database
-            logger.debug("database warm-up failed", exc_info=True)
-
-    thread = threading.Thread(target=warm, name="gites-calendar-db-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 # -- --check ------------------------------------------------------------------
@@ -253,7 +225,7 @@ def main(argv=None):
         relay.on_published = metrics.on_relay_published
         metrics.serve(settings.metrics_host, port)
     install_signal_handlers(consumer, relay)
-    warm_database()
+    db.warm_database()
     if not args.no_relay:
         relay.start()
     try:

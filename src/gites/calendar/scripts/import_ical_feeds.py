@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gites.calendar import clock
 from gites.calendar.db.locks import advisory_lock
 from gites.calendar.db.session import configure_db, get_engine, session_scope
-from gites.calendar.domain import ical_import
+from gites.calendar.domain import ical_import, ical_subscriptions
 from gites.calendar.logsafe import one_line
 from gites.calendar.scripts._cli import console_script, first_line
 from gites.calendar.scripts.check_activity import setup_logging
@@ -71,7 +71,9 @@ def make_parser():
     add.add_argument("url", help="https://, http:// or webcal:// address of the feed")
     add.add_argument("--name", help="what the owner calls it (Airbnb, Booking...)")
     add.add_argument(
-        "--type", choices=ical_import.TYPES, help="type of every night (default: from each event)"
+        "--type",
+        choices=ical_subscriptions.TYPES,
+        help="type of every night (default: from each event)",
     )
     listing = commands.add_parser("list", help="the feeds and their status")
     listing.add_argument("--heb", type=positive, metavar="PK")
@@ -91,7 +93,7 @@ def _ago(now, then):
 
 def status_line(feed, now):
     state = "paused" if feed.paused else "active"
-    if ical_import.is_flagged(feed, now):
+    if ical_subscriptions.is_flagged(feed, now):
         state = "FAILING FOR 24 H"
     parts = [
         f"#{feed.id}",
@@ -124,7 +126,7 @@ def do_run(args, now):
 def do_add(args, now):
     with session_scope() as session:
         try:
-            feed = ical_import.add_feed(
+            feed = ical_subscriptions.add_feed(
                 session,
                 args.heb,
                 args.url,
@@ -133,7 +135,7 @@ def do_add(args, now):
                 type_override=args.type,
                 created_by=PROG,
             )
-        except ical_import.FeedError as error:
+        except ical_subscriptions.FeedError as error:
             print(f"{PROG}: {error}", file=sys.stderr)
             return 2
         print(f"added feed #{feed.id} to cottage {feed.heb_pk}: {feed.url}")
@@ -142,7 +144,7 @@ def do_add(args, now):
 
 def do_list(args, now):
     with session_scope() as session:
-        feeds = ical_import.feeds_of(session, args.heb)
+        feeds = ical_subscriptions.feeds_of(session, args.heb)
         for feed in feeds:
             print(status_line(feed, now))
         if not feeds:
@@ -152,7 +154,7 @@ def do_list(args, now):
 
 def do_remove(args, now):
     with session_scope() as session:
-        if not ical_import.remove_feed(session, args.id):
+        if not ical_subscriptions.remove_feed(session, args.id):
             print(f"{PROG}: no feed #{args.id}", file=sys.stderr)
             return 2
     print(f"removed feed #{args.id} (its nights stay as they are)")

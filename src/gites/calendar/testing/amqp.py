@@ -1,33 +1,33 @@
-"""Test layer for RabbitMQ: a throw-away virtual host per test process.
+"""Test layers for RabbitMQ (a throw-away virtual host per test process), and
+the broker helpers.
 
 ``RABBITMQ`` creates the vhost ``gites_calendar_test_<pid>`` on the server
 named by ``GITES_TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/``)
 with ``rabbitmqctl add_vhost`` + ``set_permissions``, deletes it at tearDown,
 and deletes the queues in it before each test.  It exposes
 ``layer['amqp_url']`` and ``layer['amqp_vhost']``.  A service layer
-(:class:`gites.calendar.testing.ServiceLayer`): an unreachable broker (or no
+(:class:`gites.calendar.testing.services.ServiceLayer`): an unreachable broker (or no
 ``rabbitmqctl``) sets ``layer['amqp_unavailable']`` to the reason, so the
 tests skip -- except under ``CI=true``, where setUp fails.
 
-``DAEMON_PG`` = PostgreSQL + RabbitMQ, for the daemon and relay tests.
+``DAEMON_PG`` = PostgreSQL + RabbitMQ, for the daemon and relay tests (the
+daemon itself and their test-case bases: :mod:`gites.calendar.testing.daemon`).
+
+Below the layers: what the tests do on the broker -- stop and start it, cut
+connections, list, bind and read queues, publish as the hub or a hostile
+publisher would, set queue policies.
 """
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 from urllib.parse import quote, urlsplit
 
 from plone.testing import Layer
 
-from gites.calendar.testing import (
-    POSTGRES_DB,
-    DatabaseTestCase,
-    ServiceLayer,
-    ServiceUnavailable,
-)
-from gites.calendar.testing.fixtures import seed_cottages
+from gites.calendar.testing.db import POSTGRES_DB
+from gites.calendar.testing.services import ServiceLayer, ServiceUnavailable
 
 DEFAULT_TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -61,23 +61,29 @@ def close_vhost_connections(vhost, reason="test: connection cut"):
     rabbitmqctl("close_all_connections", "-p", vhost, reason)
 
 
-def list_queues(vhost):
-    """{queue name: (messages ready, messages unacknowledged, consumers)}."""
-    out = rabbitmqctl(
-        "list_queues",
-        "-p",
-        vhost,
-        "--quiet",
-        "--no-table-headers",
-        "name",
-        "messages_ready",
-        "messages_unacknowledged",
-        "consumers",
-    )
+def create_vhost(vhost, user="guest"):
+    """A fresh, empty ``vhost`` (deleted first if it is there) where ``user``
+    may do anything."""
+    rabbitmqctl("delete_vhost", vhost, check=False)
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+
+
+def delete_vhost(vhost):
+    rabbitmqctl("delete_vhost", vhost, check=False)
+
+
+QUEUE_COUNTS = ("messages_ready", "messages_unacknowledged", "consumers")
+
+
+def list_queues(vhost, columns=QUEUE_COUNTS):
+    """{queue name: the counts ``columns`` of ``rabbitmqctl list_queues``},
+    by default (messages ready, messages unacknowledged, consumers)."""
+    out = rabbitmqctl("list_queues", "-p", vhost, "--quiet", "--no-table-headers", "name", *columns)
     queues = {}
     for line in out.splitlines():
         parts = line.split("\t")
-        if len(parts) == 4:
+        if len(parts) == 1 + len(columns):
             queues[parts[0]] = tuple(int(p) for p in parts[1:])
     return queues
 
@@ -92,11 +98,7 @@ class RabbitMQLayer(ServiceLayer):
         try:
             with socket.create_connection((parts.hostname, parts.port or 5672), timeout=5):
                 pass
-            rabbitmqctl("delete_vhost", self.vhost, check=False)
-            rabbitmqctl("add_vhost", self.vhost)
-            rabbitmqctl(
-                "set_permissions", "-p", self.vhost, parts.username or "guest", ".*", ".*", ".*"
-            )
+            create_vhost(self.vhost, parts.username or "guest")
         except (OSError, subprocess.SubprocessError) as error:
             raise ServiceUnavailable(
                 f"RabbitMQ at {parts.hostname}:{parts.port or 5672} is not usable: {error}"
@@ -106,7 +108,7 @@ class RabbitMQLayer(ServiceLayer):
         self["amqp_url"] = f"{base}/{quote(self.vhost, safe='')}"
 
     def stop_service(self):
-        rabbitmqctl("delete_vhost", self.vhost, check=False)
+        delete_vhost(self.vhost)
         del self["amqp_url"]
         del self["amqp_vhost"]
 
@@ -134,11 +136,18 @@ DAEMON_PG = Layer(bases=(POSTGRES_DB, RABBITMQ), name="gites.calendar:PostgreSQL
 # -- helpers for the messaging tests -------------------------------------------
 
 
-def hub_body(kind, cgt, start, end, notf_id, fmt="pickle"):
-    """A hub -> site body as the legacy hub (pickle) or a newer one (json) sends it."""
-    from gites.calendar.scripts.hub_tool import hub_message
-
-    return hub_message(kind, cgt, start, end, notf_id, fmt)
+def publish_persistent(producer, body, routing_key, content_type, **options):
+    """Publish ``body`` as the hub and the relay do: persistent, the bytes as
+    they are (``content_encoding`` binary: kombu encodes nothing).  The
+    benchmarks publish their backlogs with it too."""
+    producer.publish(
+        body,
+        routing_key=routing_key,
+        content_type=content_type,
+        content_encoding="binary",
+        delivery_mode=2,
+        **options,
+    )
 
 
 def publish_raw(url, messages, exchange="booking.update", routing_key="gdw", retry=False):
@@ -165,14 +174,7 @@ def publish_raw(url, messages, exchange="booking.update", routing_key="gdw", ret
             producer = Producer(channel, exchange=target)
             while pending:
                 body, content_type = pending[0]
-                producer.publish(
-                    body,
-                    routing_key=routing_key,
-                    content_type=content_type,
-                    content_encoding="binary",
-                    delivery_mode=2,
-                    retry=False,
-                )
+                publish_persistent(producer, body, routing_key, content_type, retry=False)
                 pending.pop(0)
         except Exception:
             if not retry:
@@ -267,68 +269,6 @@ def bind_queue(url, name, exchange="booking.update.gdw", routing_key="import", a
         ).bind(channel).declare()
 
 
-def wait_until(predicate, timeout=90.0, interval=0.1):
-    """Poll until predicate() is true; return its last value (tests assert it)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-class ConsumerThread:
-    """A HubConsumer in a thread of the test process (same registered engine)."""
-
-    def __init__(self, url, **options):
-        from gites.calendar.messaging.consumer import HubConsumer
-
-        self.consumer = HubConsumer(url, heartbeat=10, **options)
-        self.thread = None
-
-    def __enter__(self):
-        import threading
-
-        self.thread = threading.Thread(target=self.consumer.run, daemon=True)
-        self.thread.start()
-        return self.consumer
-
-    def __exit__(self, *exc):
-        self.consumer.stop()
-        self.thread.join(15)
-
-
-def daemon_process(db_url, amqp_url, *args, env=None):
-    """The daemon as ops run it: a subprocess with its settings in the environment."""
-    import sys
-    import tempfile
-
-    environment = dict(os.environ)
-    environment.pop("AMQP_BROKER_HOST", None)
-    environment.update(
-        {"GITES_DB_URL": db_url, "AMQP_BROKER_URL": amqp_url, "AMQP_HEARTBEAT": "10"}
-    )
-    environment.update(env or {})
-    # A file, not a pipe: a pipe nobody reads would block the daemon's logging.
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by the test
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "gites.calendar.scripts.hub_daemon", *args],
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    process.log = log
-    return process
-
-
-def process_output(process):
-    process.log.seek(0)
-    return process.log.read()
-
-
 def publish_message(url, body, routing_key="gdw", **options):
     """Publish one message to ``booking.update`` as any kombu publisher would.
 
@@ -370,22 +310,6 @@ def refuse_parking(vhost, name="test-refuse-parking"):
     return name
 
 
-def colliding_keys_pickle(count):
-    """A pickle of ``{k * (2**61 - 1): 0 for k in range(count)}`` (keys
-    that all share one hash), written directly: building that dict to
-    pickle it would itself take quadratic time."""
-    import pickle
-
-    parts = [b"\x80\x02}q\x00"]
-    for first in range(0, count, 1000):
-        parts.append(b"(")
-        for k in range(first, min(first + 1000, count)):
-            parts.append(pickle.dumps(k * (2**61 - 1), 2)[2:-1] + b"K\x00")
-        parts.append(b"u")
-    parts.append(b".")
-    return b"".join(parts)
-
-
 def publish_messages(url, messages):
     """Publish [(body, options)] to ``booking.update`` / ``gdw`` on one
     connection, confirmed, in order (``options`` as for :func:`publish_message`)."""
@@ -400,47 +324,3 @@ def publish_messages(url, messages):
         producer = Producer(channel, exchange=topology.HUB_EXCHANGE)
         for body, options in messages:
             producer.publish(body, routing_key="gdw", delivery_mode=2, retry=False, **options)
-
-
-class BrokerTestCase(DatabaseTestCase):
-    """PostgreSQL and RabbitMQ; ``self.url`` / ``self.vhost`` the test vhost;
-    proprio 1 and its ``cottages`` ({heb_pk: CGT code}) seeded."""
-
-    layer = DAEMON_PG
-    cottages = {10: "HAFF1234"}
-
-    def setUp(self):
-        super().setUp()
-        self.url = self.layer["amqp_url"]
-        self.vhost = self.layer["amqp_vhost"]
-        seed_cottages(self.cottages)
-
-
-class RunningDaemonTestCase(BrokerTestCase):
-    """One proprio, cottage 10 ``HAFF1234``, and the daemon running as ops run
-    it (a subprocess, no relay), consuming the hub queue when a test starts.
-    ``self.pid`` is its process id; ``self.url`` / ``self.vhost`` the broker."""
-
-    def setUp(self):
-        super().setUp()
-        from gites.calendar.messaging import topology
-
-        self.daemon = daemon_process(self.layer["db_url"], self.url, "--no-relay")
-        self.addCleanup(self.stop_daemon)
-        consuming = wait_until(
-            lambda: list_queues(self.vhost).get(topology.HUB_QUEUE.name, (0, 0, 0))[2] == 1,
-            timeout=60,
-            interval=0.5,
-        )
-        self.assertTrue(consuming, process_output(self.daemon))
-        self.pid = self.daemon.pid
-
-    def stop_daemon(self):
-        if self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
-            try:
-                self.daemon.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
-                self.daemon.wait()
-        self.daemon.log.close()

@@ -13,7 +13,7 @@
 
 Chromium or Playwright missing makes the tests skip with the reason, except
 under ``CI=true``, where the layer fails: CI never passes by skipping (a
-:class:`gites.calendar.testing.ServiceLayer`, as the databases and RabbitMQ).
+:class:`gites.calendar.testing.services.ServiceLayer`, as the databases and RabbitMQ).
 
 On a busy machine a page's ``load`` event can come very late (it waits for
 every image, font and script of Plone's theme), so the tests never wait for
@@ -33,13 +33,9 @@ import transaction
 from webtest.http import StopableWSGIServer
 
 import gites.calendar
-from gites.calendar.testing import (
-    GITES_CALENDAR_FIXTURE,
-    SQLITE_DB,
-    ServiceLayer,
-    ServiceUnavailable,
-    require_layer,
-)
+from gites.calendar.testing import GITES_CALENDAR_FIXTURE
+from gites.calendar.testing.db import SQLITE_DB
+from gites.calendar.testing.services import ServiceLayer, ServiceUnavailable, require_layer
 
 CHROMIUM_PATH = os.environ.get("GITES_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -156,6 +152,24 @@ GITES_CALENDAR_BROWSER_TESTING = FunctionalTesting(
 )
 
 
+def new_context(browser, width, locale):
+    """A context of ``browser`` with the tests' timeouts: the short one for
+    clicks and assertions, the long one for navigations."""
+    context = browser.new_context(viewport={"width": width, "height": 1000}, locale=locale)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    return context
+
+
+def page_and_errors(context):
+    """A new page of ``context``, and the list its JavaScript errors go to
+    (a test asserts it empty at its end)."""
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
+
+
 class BrowserTestCase(unittest.TestCase):
     """A fresh browser context and page per test; JavaScript errors fail it.
 
@@ -178,14 +192,8 @@ class BrowserTestCase(unittest.TestCase):
         )
         transaction.commit()
         self.server_url = f"http://{self.layer['host']}:{self.layer['port']}"
-        self.context = self.layer["browser"].new_context(
-            viewport={"width": 1200, "height": 1000}, locale=self.locale
-        )
-        self.context.set_default_timeout(TIMEOUT_MS)
-        self.context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
-        self.page = self.context.new_page()
-        self.js_errors = []
-        self.page.on("pageerror", lambda error: self.js_errors.append(str(error)))
+        self.context = new_context(self.layer["browser"], 1200, self.locale)
+        self.page, self.js_errors = page_and_errors(self.context)
 
     def tearDown(self):
         self.context.close()

@@ -42,21 +42,25 @@ from gites.calendar.domain.reservations import RangeChange, apply_owner_change, 
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_batch
 from gites.calendar.scripts.check_activity import main as check_activity_main
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    link_member,
-    require_layer,
-)
+from gites.calendar.testing import DatabaseTestCase, require_layer
 from gites.calendar.testing.amqp import DAEMON_PG, bind_queue
 from gites.calendar.testing.browser import (
     CHROMIUM,
     NAVIGATION_TIMEOUT_MS,
     TIMEOUT_MS,
     BrowserTestCase,
+    new_context,
+    page_and_errors,
 )
-from gites.calendar.testing.fixtures import PASSWORD, demo_site, run_console_script, seed_cottages
+from gites.calendar.testing.fixtures import (
+    PASSWORD,
+    add_cottage,
+    add_proprio,
+    demo_site,
+    link_member,
+    run_console_script,
+    seed_cottages,
+)
 from gites.calendar.testing.http import serve_feeds
 from gites.calendar.testing.smtp import SmtpServer
 from gites.calendar.testing.widget_server import AUTHENTICATOR, WidgetServer
@@ -502,11 +506,7 @@ class WidgetBrowserLayer(Layer):
         expect.set_options(timeout=TIMEOUT_MS)
         # One context for all tests (nothing is kept in cookies or storage);
         # a fresh page per test is enough isolation and much cheaper.
-        self["context"] = self["browser"].new_context(
-            viewport={"width": 1000, "height": 1000}, locale="fr-BE"
-        )
-        self["context"].set_default_timeout(TIMEOUT_MS)
-        self["context"].set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        self["context"] = new_context(self["browser"], 1000, "fr-BE")
 
     def tearDown(self):
         if not self["chromium_unavailable"]:
@@ -531,9 +531,7 @@ class WidgetBrowserTestCase(unittest.TestCase):
         self.server = self.layer["server"]
         self.context = self.layer["context"]
         self.server.reset()
-        self.page = self.context.new_page()
-        self.errors = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page, self.errors = page_and_errors(self.context)
 
     def tearDown(self):
         self.page.close()

@@ -1,16 +1,20 @@
 """Fixtures shared by the test modules (test modules never import each other).
 
+* Seeding: proprios, cottages, member links (:func:`add_proprio`,
+  :func:`add_cottage`, :func:`link_member`, :func:`seed_cottages`, legacy
+  rows, the demo site), the site's language.
 * The owner scenario of the owner-page tests: two proprios, four cottages,
   three members (:func:`seed`, :func:`create_members`), the frozen clock
   (:func:`freeze_clock`), and the two test-case bases that set them up --
   :class:`OwnerIntegrationTestCase` (views called in the test's transaction)
   and :class:`OwnerFunctionalTestCase` (data committed, pages through the
   Zope publisher).
-* Small seeding and running helpers several modules repeated.
-* The hub message vectors of the codec tests (``test_codec_*``).
+* :func:`run_console_script`: a console script's ``main`` as ops run it.
 
+The hub message vectors of the codec tests are in
+:mod:`gites.calendar.testing.hub_messages`.
 :mod:`gites.calendar.tests.test_test_modules` checks that every test module
-imports its fixtures from here (or the other ``testing*`` modules), never
+imports its fixtures from here (or the other ``testing`` modules), never
 from another test module.
 """
 
@@ -19,10 +23,7 @@ import datetime
 import io
 import json
 import os
-import pathlib
-import pickletools
 import re
-import struct
 from unittest import mock
 from urllib.parse import urlencode
 
@@ -34,19 +35,110 @@ import transaction
 from zope.component import getMultiAdapter
 from zope.interface import alsoProvides
 
-import gites.calendar
 from gites.calendar.db import session as db
-from gites.calendar.db.models import Hebergement, OutboxMessage, Reservation
+from gites.calendar.db.models import Hebergement, OutboxMessage, Proprio, Reservation
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.messaging.codec import InvalidMessage, decode_hub_message
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    link_member,
-    site_in_french,
-    site_in_language,
-)
+from gites.calendar.testing.services import DatabaseTestCase
+
+# -- seeding ---------------------------------------------------------------
+
+
+def add_proprio(session, pro_pk, email="owner@example.org", active=True, **extra):
+    proprio = Proprio(
+        pro_pk=pro_pk,
+        pro_nom1=extra.pop("nom", f"Nom{pro_pk}"),
+        pro_prenom1=extra.pop("prenom", f"Prenom{pro_pk}"),
+        pro_email=email,
+        pro_etat=active,
+        **extra,
+    )
+    session.add(proprio)
+    return proprio
+
+
+def add_cottage(
+    session, heb_pk, pro_pk, cgt=None, public=True, state="actif", updated=None, **extra
+):
+    heb = Hebergement(
+        heb_pk=heb_pk,
+        heb_nom=extra.pop("nom", f"Gîte {heb_pk}"),
+        heb_code_cgt=cgt,
+        heb_site_public="1" if public else "0",
+        heb_pro_fk=pro_pk,
+        heb_calendrier_proprio=state,
+        heb_calendrier_proprio_date_maj=updated or datetime.date(2020, 1, 1),
+        **extra,
+    )
+    session.add(heb)
+    return heb
+
+
+def link_member(session, member_id, pro_pk):
+    """Make Plone member ``member_id`` the owner of proprio ``pro_pk``, as
+    the control panel or the ops script does."""
+    from gites.calendar.domain.owners import set_link
+
+    return set_link(session, member_id, pro_pk, "test")
+
+
+def seed_cottages(cottages=None, pro_pk=1):
+    """Proprio ``pro_pk`` and its cottages ``{heb_pk: CGT code or None}``
+    (by default cottage 10, ``HAFF1234``), committed."""
+    with db.session_scope() as session:
+        add_proprio(session, pro_pk)
+        session.flush()
+        for heb_pk, cgt in (cottages or {10: "HAFF1234"}).items():
+            add_cottage(session, heb_pk, pro_pk, cgt=cgt)
+
+
+def add_legacy_days(heb_pk, days, created):
+    """Rows as the legacy site wrote them (no proprio): ``days`` are
+    ``(ISO date, type)`` pairs; committed."""
+    with db.session_scope() as session:
+        for day, kind in days:
+            session.add(
+                Reservation(
+                    res_date=datetime.datetime.fromisoformat(day),
+                    res_type=kind,
+                    heb_fk=heb_pk,
+                    pro_fk=None,
+                    res_date_cre=created,
+                )
+            )
+
+
+# -- the site ----------------------------------------------------------------
+
+
+def site_in_language(language):
+    """The site speaks ``language`` only, whatever the browser asks for."""
+    api.portal.set_registry_record("plone.default_language", language)
+    api.portal.set_registry_record("plone.available_languages", [language])
+
+
+def site_in_french():
+    """The site speaks French (its source language), whatever the catalogues hold."""
+    site_in_language("fr")
+
+
+def demo_site(testcase, now, language="fr", member_pks=True):
+    """The demo data (:mod:`gites.calendar.domain.demo`) on the test's Plone site,
+    the clock frozen at ``now``, the site speaking ``language``, committed.
+    Its members are added as ``tools/create_site.py`` does for `make run`
+    (the demo passwords are shorter than Plone's password policy, so not
+    through api.user); ``member_pks``: with their legacy ``pk`` property."""
+    from gites.calendar.domain.demo import MEMBERS, load_demo
+
+    freeze_clock(testcase, now)
+    load_demo(db.get_session(), today=now.date())
+    portal = testcase.layer["portal"]
+    site_in_language(language)
+    for login, password, pro_pk in MEMBERS:
+        portal.acl_users._doAddUser(login, password, ["Member"], [])
+        if member_pks:
+            api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})
+    transaction.commit()
+
 
 # -- the owner scenario ------------------------------------------------------
 
@@ -212,147 +304,7 @@ class OwnerFunctionalTestCase(ShortMessages, DatabaseTestCase):
         self.assertEqual(self.fresh().scalar(select(func.count()).select_from(OutboxMessage)), 0)
 
 
-# -- hub message vectors (the test_codec_* modules) --------------------------
-
-PICKLE = "application/x-python-serialize"
-JSON = "application/json"
-VECTORS_DIR = pathlib.Path(gites.calendar.__file__).resolve().parent / "tests" / "data"
-
-# What each Python 2 vector holds, written out here independently of make_vectors.py.
-HUB_VECTORS = {
-    "hub_booked_py2.pickle": {
-        "booking_type": "booked",
-        "cgt_id": "HAFR1234",
-        "start_date": datetime.date(2024, 5, 1),
-        "end_date": datetime.date(2024, 5, 3),
-        "notf_id": 42,
-    },
-    "hub_unavailable_py2.pickle": {
-        "booking_type": "unavailable",
-        "cgt_id": "NAHE0007",
-        "start_date": datetime.date(2024, 12, 30),
-        "end_date": datetime.date(2025, 1, 2),
-        "notf_id": 4242,
-    },
-    "hub_available_py2.pickle": {
-        "booking_type": "available",
-        "cgt_id": "BXLA12",
-        "start_date": datetime.date(2025, 2, 27),
-        "end_date": datetime.date(2025, 3, 1),
-        "notf_id": 123456,
-    },
-    "hub_unicode_py2.pickle": {
-        "booking_type": "unavailable",
-        "cgt_id": "LIHE0815",
-        "start_date": datetime.date(2025, 7, 14),
-        "end_date": datetime.date(2025, 7, 14),
-        "notf_id": 7,
-    },
-}
-
-# Written by CPython 2.7.18's cPickle.dumps(d, protocol) for
-# d = {'start_date': date(2024, 5, 1), 'end_date': datetime(2024, 5, 3, 15, 30),
-#      'cgt_id': 'HAFR1234', 'booking_type': 'booked', 'notf_id': 3000000000}.
-# 3000000000 does not fit BININT, so cPickle writes it as text (INT) even in protocol 2.
-PY2_PROTOCOL_0 = (
-    b"(dp1\nS'cgt_id'\np2\nS'HAFR1234'\np3\nsS'booking_type'\np4\nS'booked'\np5\n"
-    b"sS'start_date'\np6\ncdatetime\ndate\np7\n(S'\\x07\\xe8\\x05\\x01'\ntRp8\n"
-    b"sS'end_date'\np9\ncdatetime\ndatetime\np10\n"
-    b"(S'\\x07\\xe8\\x05\\x03\\x0f\\x1e\\x00\\x00\\x00\\x00'\ntRp11\n"
-    b"sS'notf_id'\np12\nI3000000000\ns."
-)
-PY2_PROTOCOL_1 = (
-    b"}q\x01(U\x06cgt_idq\x02U\x08HAFR1234q\x03U\x0cbooking_typeq\x04U\x06bookedq\x05"
-    b"U\nstart_dateq\x06cdatetime\ndate\nq\x07(U\x04\x07\xe8\x05\x01tRq\x08"
-    b"U\x08end_dateq\tcdatetime\ndatetime\nq\n(U\n\x07\xe8\x05\x03\x0f\x1e\x00\x00\x00\x00tRq\x0b"
-    b"U\x07notf_idq\x0cI3000000000\nu."
-)
-PY2_PROTOCOL_2 = (
-    b"\x80\x02}q\x01(U\x06cgt_idq\x02U\x08HAFR1234q\x03U\x0cbooking_typeq\x04U\x06bookedq\x05"
-    b"U\nstart_dateq\x06cdatetime\ndate\nq\x07U\x04\x07\xe8\x05\x01\x85Rq\x08"
-    b"U\x08end_dateq\tcdatetime\ndatetime\nq\n"
-    b"U\n\x07\xe8\x05\x03\x0f\x1e\x00\x00\x00\x00\x85Rq\x0bU\x07notf_idq\x0cI3000000000\nu."
-)
-PY2_EXPECTED = {
-    "cgt_id": "HAFR1234",
-    "booking_type": "booked",
-    "start_date": datetime.date(2024, 5, 1),
-    "end_date": datetime.datetime(2024, 5, 3, 15, 30),
-    "notf_id": 3000000000,
-}
-
-
-def vector(name):
-    """The bytes of the test vector ``name`` (a file of ``tests/data``)."""
-    return (VECTORS_DIR / name).read_bytes()
-
-
-def json_body(**changes):
-    """A valid JSON hub message, with some fields changed (None as a value: removed)."""
-    message = {
-        "booking_type": "booked",
-        "cgt_id": "HAFR1234",
-        "start_date": "2024-05-01",
-        "end_date": "2024-05-03",
-        "notf_id": 42,
-    }
-    for key, value in changes.items():
-        if value is None:
-            message.pop(key)
-        else:
-            message[key] = value
-    return json.dumps(message).encode("utf-8")
-
-
-def binunicode(text):
-    data = text.encode("utf-8")
-    return b"X" + struct.pack("<I", len(data)) + data
-
-
-def global_call(module, name, *args):
-    """A protocol 2 pickle of ``module.name(*args)`` (str arguments)."""
-    body = b"".join(binunicode(arg) for arg in args)
-    tuple_op = {0: b")", 1: b"\x85", 2: b"\x86", 3: b"\x87"}[len(args)]
-    return b"\x80\x02c" + f"{module}\n{name}\n".encode() + body + tuple_op + b"R."
-
-
-def pickle_globals(data):
-    """The (module, name) pairs a pickle's GLOBAL opcodes name, and its opcode protocol."""
-    names = set()
-    protocol = 0
-    for opcode, arg, _ in pickletools.genops(data):
-        protocol = max(protocol, opcode.proto)
-        if opcode.name == "STACK_GLOBAL":
-            names.add(("?", "?"))  # names only known while loading: Python 2 has no such op
-        elif opcode.name in ("GLOBAL", "INST"):
-            names.add(tuple(arg.split(" ", 1)))
-    return names, protocol
-
-
-class InvalidMessageAssertions:
-    """``assertInvalid``: the hub message is refused, for a one-line reason."""
-
-    def assertInvalid(self, body, content_type=JSON, reason=None):
-        with self.assertRaises(InvalidMessage) as caught:
-            decode_hub_message(body, content_type)
-        message = str(caught.exception)
-        self.assertNotIn("\n", message)
-        if reason is not None:
-            self.assertEqual(message, reason)
-        return message
-
-
-# -- seeding and running -------------------------------------------------------
-
-
-def seed_cottages(cottages=None, pro_pk=1):
-    """Proprio ``pro_pk`` and its cottages ``{heb_pk: CGT code or None}``
-    (by default cottage 10, ``HAFF1234``), committed."""
-    with db.session_scope() as session:
-        add_proprio(session, pro_pk)
-        session.flush()
-        for heb_pk, cgt in (cottages or {10: "HAFF1234"}).items():
-            add_cottage(session, heb_pk, pro_pk, cgt=cgt)
+# -- console scripts ---------------------------------------------------------
 
 
 def run_console_script(main, args, env, now=None):
@@ -378,38 +330,3 @@ def run_console_script(main, args, env, now=None):
         except SystemExit as exit_:  # argparse
             status = exit_.code
     return status, out.getvalue(), err.getvalue()
-
-
-def demo_site(testcase, now, language="fr", member_pks=True):
-    """The demo data (:mod:`gites.calendar.domain.demo`) on the test's Plone site,
-    the clock frozen at ``now``, the site speaking ``language``, committed.
-    Its members are added as ``tools/create_site.py`` does for `make run`
-    (the demo passwords are shorter than Plone's password policy, so not
-    through api.user); ``member_pks``: with their legacy ``pk`` property."""
-    from gites.calendar.domain.demo import MEMBERS, load_demo
-
-    freeze_clock(testcase, now)
-    load_demo(db.get_session(), today=now.date())
-    portal = testcase.layer["portal"]
-    site_in_language(language)
-    for login, password, pro_pk in MEMBERS:
-        portal.acl_users._doAddUser(login, password, ["Member"], [])
-        if member_pks:
-            api.user.get(username=login).setMemberProperties({"pk": str(pro_pk)})
-    transaction.commit()
-
-
-def add_legacy_days(heb_pk, days, created):
-    """Rows as the legacy site wrote them (no proprio): ``days`` are
-    ``(ISO date, type)`` pairs; committed."""
-    with db.session_scope() as session:
-        for day, kind in days:
-            session.add(
-                Reservation(
-                    res_date=datetime.datetime.fromisoformat(day),
-                    res_type=kind,
-                    heb_fk=heb_pk,
-                    pro_fk=None,
-                    res_date_cre=created,
-                )
-            )

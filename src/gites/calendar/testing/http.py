@@ -30,30 +30,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         server.requests.append((self.path, dict(self.headers)))
         route = server.routes.get(self.path.split("?")[0])
         if route is None:
-            return self._send(404, b"not found", "text/plain")
+            return send_answer(self, 404, b"not found", "text/plain")
         if callable(route):
             return route(self)
         body, etag, content_type, last_modified = route
         if etag and self.headers.get("If-None-Match") == etag:
-            return self._send(304, b"", None, etag=etag)
+            return send_answer(self, 304, b"", headers=[("ETag", etag)])
         if last_modified and self.headers.get("If-Modified-Since") == last_modified:
-            return self._send(304, b"", None, last_modified=last_modified)
-        return self._send(200, body, content_type, etag=etag, last_modified=last_modified)
+            return send_answer(self, 304, b"", headers=[("Last-Modified", last_modified)])
+        headers = [("ETag", etag), ("Last-Modified", last_modified)]
+        return send_answer(self, 200, body, content_type, headers)
 
-    def _send(self, status, body, content_type, etag=None, last_modified=None, headers=()):
-        self.send_response(status)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        if etag:
-            self.send_header("ETag", etag)
-        if last_modified:
-            self.send_header("Last-Modified", last_modified)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+
+def send_answer(handler, status, body, content_type=None, headers=()):
+    """Answer the request of ``handler`` (an ``http.server`` handler): ``body``
+    (bytes) with its length, ``content_type`` and ``headers`` ((name, value)
+    pairs) unless None.  The benchmarks' feed server answers with it too."""
+    handler.send_response(status)
+    if content_type:
+        handler.send_header("Content-Type", content_type)
+    for name, value in headers:
+        if value:
+            handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    if body:
+        handler.wfile.write(body)
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -101,7 +103,7 @@ class FeedServer:
 
     def redirect(self, path, location, status=302):
         def answer(handler):
-            handler._send(status, b"", None, headers=[("Location", location)])
+            send_answer(handler, status, b"", headers=[("Location", location)])
 
         self.routes[path] = answer
 

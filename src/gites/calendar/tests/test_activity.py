@@ -13,10 +13,11 @@ import unittest
 
 from gites.calendar.db import session as db
 from gites.calendar.domain import activity, mails
-from gites.calendar.testing import add_cottage, add_proprio, db_layers, on_both_databases
 from gites.calendar.testing.cases import ACTIVITY_SITE as SITE
 from gites.calendar.testing.cases import ACTIVITY_TODAY as TODAY
 from gites.calendar.testing.cases import ActivityCase, ago, mail_of
+from gites.calendar.testing.db import db_layers, on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio
 
 REMINDER_SUBJECT = "Votre calendrier sur le site des Gîtes de Wallonie"
 BLOCKING_SUBJECT = "Désactivation de votre calendrier"

@@ -12,7 +12,8 @@ from plone import api
 from plone.testing.zope import Browser
 import transaction
 
-from gites.calendar.testing import functional_layers, on_both_databases
+from gites.calendar.testing import functional_layers
+from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,

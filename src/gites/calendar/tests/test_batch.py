@@ -11,11 +11,8 @@ from gites.calendar.messaging import batch as batch_module
 from gites.calendar.messaging import handler
 from gites.calendar.messaging.batch import BatchApplier, Pending
 from gites.calendar.messaging.codec import HubBooking
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import seed_cottages
 
 NOW = datetime.datetime(2031, 5, 10, 14, 30)

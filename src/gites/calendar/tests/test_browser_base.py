@@ -12,14 +12,8 @@ from zope.i18n import translate
 
 from gites.calendar.browser import base as owner
 from gites.calendar.db import session as db
-from gites.calendar.testing import (
-    GITES_CALENDAR_INTEGRATION_TESTING,
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    link_member,
-    site_in_french,
-)
+from gites.calendar.testing import GITES_CALENDAR_INTEGRATION_TESTING, DatabaseTestCase
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, link_member, site_in_french
 
 # -- OwnerJsonView ------------------------------------------------------------
 

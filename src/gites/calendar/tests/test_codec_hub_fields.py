@@ -8,7 +8,7 @@ from gites.calendar.messaging.codec import (
     MAX_RANGE_DAYS,
     decode_hub_message,
 )
-from gites.calendar.testing.fixtures import (
+from gites.calendar.testing.hub_messages import (
     HUB_VECTORS,
     JSON,
     PICKLE,

@@ -28,7 +28,7 @@ from gites.calendar.messaging.codec import (
     encode_site_change,
 )
 from gites.calendar.messaging.safepickle import ForbiddenPickle, safe_loads
-from gites.calendar.testing.fixtures import (
+from gites.calendar.testing.hub_messages import (
     HUB_VECTORS,
     PICKLE,
     PY2_EXPECTED,

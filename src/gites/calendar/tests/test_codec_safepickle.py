@@ -13,8 +13,13 @@ import warnings
 
 from gites.calendar.messaging import safepickle
 from gites.calendar.messaging.safepickle import ForbiddenPickle, safe_loads
-from gites.calendar.testing.amqp import colliding_keys_pickle
-from gites.calendar.testing.fixtures import HUB_VECTORS, PY2_PROTOCOL_0, global_call, vector
+from gites.calendar.testing.hub_messages import (
+    HUB_VECTORS,
+    PY2_PROTOCOL_0,
+    colliding_keys_pickle,
+    global_call,
+    vector,
+)
 
 date = datetime.date
 

@@ -11,7 +11,7 @@ from gites.calendar.messaging.codec import (
     encode_site_change,
 )
 from gites.calendar.messaging.safepickle import safe_loads
-from gites.calendar.testing.fixtures import JSON, PICKLE, global_call, pickle_globals
+from gites.calendar.testing.hub_messages import JSON, PICKLE, global_call, pickle_globals
 
 date = datetime.date
 

@@ -22,12 +22,8 @@ import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.domain.reservations import days
-from gites.calendar.testing import (
-    GITES_CALENDAR_FIXTURE,
-    POSTGRES_DB,
-    DatabaseTestCase,
-    site_in_french,
-)
+from gites.calendar.testing import GITES_CALENDAR_FIXTURE, DatabaseTestCase
+from gites.calendar.testing.db import POSTGRES_DB
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,
@@ -36,6 +32,7 @@ from gites.calendar.testing.fixtures import (
     create_members,
     freeze_clock,
     seed,
+    site_in_french,
 )
 
 

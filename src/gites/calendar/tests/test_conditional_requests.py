@@ -16,25 +16,25 @@ import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import ACTIF, LOUE, NON_ACTIF, Hebergement
-from gites.calendar.domain import visibility
+from gites.calendar.domain import public_read as visibility
 from gites.calendar.domain.calendar_state import apply_configuration
 from gites.calendar.domain.history import OWNER, Origin
+from gites.calendar.domain.public_read import etag_matches
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change, replace_days
-from gites.calendar.domain.visibility import etag_matches
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import APPLIED, apply_hub_booking
 from gites.calendar.testing import (
     GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,
-    add_cottage,
-    add_proprio,
     functional_layers,
+)
+from gites.calendar.testing.db import (
     on_both_databases,
     read_statements,
     settle_state_cache,
     wait_for_state_cache,
 )
-from gites.calendar.testing.fixtures import freeze_clock
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, freeze_clock
 
 NOW = datetime.datetime(2030, 3, 10, 9, 0)
 OWNER_1 = Origin(OWNER, 1)

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from gites.calendar.db.models import BlockingHistory, Hebergement
 from gites.calendar.domain import calendar_state
-from gites.calendar.testing import functional_layers, integration_layers, on_both_databases
+from gites.calendar.testing import functional_layers, integration_layers
+from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,

@@ -18,20 +18,22 @@ from gites.calendar.db.models import Hebergement, HubApplied
 from gites.calendar.domain.reservations import busy_days, days
 from gites.calendar.messaging import consumer, topology
 from gites.calendar.testing.amqp import (
-    BrokerTestCase,
-    ConsumerThread,
     broker_start,
     broker_stop,
     close_vhost_connections,
-    daemon_process,
     get_all,
-    hub_body,
     list_queues,
-    process_output,
     publish_raw,
     queue_counts,
+)
+from gites.calendar.testing.daemon import (
+    BrokerTestCase,
+    ConsumerThread,
+    daemon_process,
+    process_output,
     wait_until,
 )
+from gites.calendar.testing.hub_messages import hub_body
 
 D = datetime.date
 COTTAGES = {10: "HAFF1234", 11: "HAFF2", 12: "LUXX77"}

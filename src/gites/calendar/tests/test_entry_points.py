@@ -14,7 +14,8 @@ import unittest
 from unittest import mock
 
 from gites.calendar.db import session as db
-from gites.calendar.testing import SQLITE_DB, DatabaseTestCase
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import SQLITE_DB
 
 DISTRIBUTION = "gites.calendar"
 BIN = pathlib.Path(sys.executable).parent

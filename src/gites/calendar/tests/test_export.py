@@ -13,15 +13,10 @@ from gites.calendar.domain import hub_export as export_module
 from gites.calendar.domain.hub_export import future_ranges
 from gites.calendar.domain.reservations import Range, merge_ranges, midnight
 from gites.calendar.scripts.export_events import main
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.amqp import DAEMON_PG
-from gites.calendar.testing.fixtures import run_console_script
+from gites.calendar.testing.db import db_layers, on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio, run_console_script
 
 TODAY = datetime.date(2030, 6, 15)
 NOW = datetime.datetime(2030, 6, 15, 9, 30)
@@ -248,7 +243,8 @@ class TestExportReachesTheHub(DatabaseTestCase):
     def test_ranges_published_in_order(self):
         from gites.calendar.messaging.codec import decode_site_change
         from gites.calendar.messaging.relay import OutboxRelay
-        from gites.calendar.testing.amqp import bind_queue, get_all, wait_until
+        from gites.calendar.testing.amqp import bind_queue, get_all
+        from gites.calendar.testing.daemon import wait_until
 
         with db.session_scope() as s:
             add_proprio(s, 1)

@@ -11,11 +11,8 @@ from gites.calendar.domain.history import OWNER, Origin
 from gites.calendar.domain.reservations import InvalidRange, busy_days, days, replace_days
 from gites.calendar.messaging import handler
 from gites.calendar.messaging.codec import HubBooking
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import seed_cottages
 
 OWNER_1 = Origin(OWNER, 1)

@@ -15,10 +15,10 @@ from gites.calendar.domain import activity, calendar_state, history
 from gites.calendar.domain.history import Origin
 from gites.calendar.domain.hub_export import export
 from gites.calendar.domain.reservations import busy_days
-from gites.calendar.testing import db_layers, on_both_databases
 from gites.calendar.testing.cases import HISTORY_CGT as CGT
 from gites.calendar.testing.cases import HISTORY_NOW as NOW
 from gites.calendar.testing.cases import HistoryCase, booking
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import seed_cottages
 
 TODAY = NOW.date()
@@ -202,7 +202,7 @@ class TestProvenanceModel(HistoryCase):
     def run_sequence(self, rng, days, shuffled):
         """Owner ranges and hub notifications (with redeliveries; with
         ``shuffled``, notf_ids out of order, so some are superseded)."""
-        from gites.calendar.testing import empty_tables
+        from gites.calendar.testing.db import empty_tables
 
         empty_tables(db.get_engine())
         seed_cottages({10: CGT})

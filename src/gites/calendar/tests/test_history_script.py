@@ -13,15 +13,11 @@ from gites.calendar.db.models import CalendarChange
 from gites.calendar.domain import activity, history
 from gites.calendar.domain.history import Origin
 from gites.calendar.scripts import calendar_history as history_script
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.cases import HISTORY_NOW as NOW
 from gites.calendar.testing.cases import HistoryCase, booking, run_ops_script
+from gites.calendar.testing.db import db_layers, on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio
 
 TODAY = NOW.date()
 D = datetime.date

@@ -13,16 +13,16 @@ from gites.calendar.domain import activity
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import HubBooking
 from gites.calendar.messaging.handler import apply_hub_booking
-from gites.calendar.testing import (
-    DatabaseTestCase,
+from gites.calendar.testing import DatabaseTestCase, functional_layers
+from gites.calendar.testing.db import on_both_databases
+from gites.calendar.testing.fixtures import (
     add_cottage,
     add_proprio,
-    functional_layers,
+    freeze_clock,
     link_member,
-    on_both_databases,
+    publisher_browser,
     site_in_french,
 )
-from gites.calendar.testing.fixtures import freeze_clock, publisher_browser
 
 PASSWORD = "a-long-test-password-1"
 NOW = datetime.datetime(2030, 6, 15, 10, 30)

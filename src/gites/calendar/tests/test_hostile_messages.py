@@ -17,19 +17,16 @@ from gites.calendar.db.models import HubApplied
 from gites.calendar.domain.reservations import busy_days
 from gites.calendar.messaging import topology
 from gites.calendar.testing.amqp import (
-    RunningDaemonTestCase,
     clear_policy,
-    colliding_keys_pickle,
     get_all_raw,
-    hub_body,
     list_queues,
-    process_output,
     publish_message,
     publish_raw,
     queue_counts,
     refuse_parking,
-    wait_until,
 )
+from gites.calendar.testing.daemon import RunningDaemonTestCase, process_output, wait_until
+from gites.calendar.testing.hub_messages import colliding_keys_pickle, hub_body
 
 D = datetime.date
 PICKLE = "application/x-python-serialize"

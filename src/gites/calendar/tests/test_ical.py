@@ -12,14 +12,8 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import IcalToken, Proprio, Reservation
 from gites.calendar.domain import ical_export
 from gites.calendar.domain.reservations import midnight
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    db_layers,
-    functional_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase, functional_layers
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
     OTHER,
@@ -27,6 +21,8 @@ from gites.calendar.testing.fixtures import (
     OWNER,
     PLAIN_HEB,
     OwnerFunctionalTestCase,
+    add_cottage,
+    add_proprio,
 )
 
 TODAY = datetime.date(2030, 6, 15)

@@ -18,15 +18,15 @@ import transaction
 from gites.calendar.db import session as db
 from gites.calendar.db.models import IcalFeed, OutboxMessage
 from gites.calendar.domain.reservations import busy_days
-from gites.calendar.testing import (
-    DatabaseTestCase,
+from gites.calendar.testing import DatabaseTestCase, functional_layers
+from gites.calendar.testing.db import on_both_databases
+from gites.calendar.testing.fixtures import (
     add_cottage,
     add_proprio,
-    functional_layers,
+    freeze_clock,
     link_member,
-    on_both_databases,
+    publisher_browser,
 )
-from gites.calendar.testing.fixtures import freeze_clock, publisher_browser
 from gites.calendar.testing.http import serve_feeds
 
 DATA = pathlib.Path(__file__).parent / "data"

@@ -17,9 +17,8 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import OutboxMessage
 from gites.calendar.domain import history
 from gites.calendar.domain.demo import MEMBERS, load_demo
-from gites.calendar.testing import site_in_french
 from gites.calendar.testing.browser import NAVIGATION_TIMEOUT_MS, BrowserTestCase
-from gites.calendar.testing.fixtures import freeze_clock
+from gites.calendar.testing.fixtures import freeze_clock, site_in_french
 from gites.calendar.testing.http import airbnb_feed, serve_feeds
 
 NOW = datetime.datetime(2031, 5, 12, 10, 0)

@@ -11,13 +11,9 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement, IcalToken
 from gites.calendar.domain import ical_export
 from gites.calendar.interfaces import IGitesCalendarLayer
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    integration_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase, integration_layers
+from gites.calendar.testing.db import on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio
 
 HEB, OLD_OWNER, NEW_OWNER = 101, 10, 20
 

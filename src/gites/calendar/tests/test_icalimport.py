@@ -22,13 +22,13 @@ from gites.calendar.db.models import (
     IcalNight,
     OutboxMessage,
 )
-from gites.calendar.domain import history, ical_export, ical_fetch, ical_import
+from gites.calendar.domain import history, ical_export, ical_fetch, ical_import, ical_subscriptions
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change, write_days
-from gites.calendar.testing import db_layers, on_both_databases
 from gites.calendar.testing.cases import ICAL_HEB as HEB
 from gites.calendar.testing.cases import ICAL_OTHER_HEB as OTHER_HEB
 from gites.calendar.testing.cases import ICAL_OWNER as OWNER
 from gites.calendar.testing.cases import IcalImportCase
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.http import airbnb_feed as feed_of
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -49,7 +49,7 @@ class TestImport(IcalImportCase):
 
     def add(self, path, heb=HEB, **kw):
         with db.session_scope() as session:
-            return ical_import.add_feed(session, heb, self.server.url(path), NOW, **kw).id
+            return ical_subscriptions.add_feed(session, heb, self.server.url(path), NOW, **kw).id
 
     def run_import(self, now=NOW, heb=None, fetch=ical_fetch.fetch):
         with db.session_scope() as session:
@@ -103,7 +103,9 @@ class TestImport(IcalImportCase):
         self.assertEqual((feed.last_success_at, feed.nights_blocked, feed.conflicts), (NOW, 6, 0))
         self.assertEqual(feed.etag, '"a1"')
         with db.session_scope() as session:
-            self.assertEqual(len(ical_import.blocked_nights(session, feed_id, NOW.date())), 6)
+            self.assertEqual(
+                len(ical_subscriptions.blocked_nights(session, feed_id, NOW.date())), 6
+            )
 
     def test_all_platforms_into_one_cottage(self):
         for name in ("airbnb", "booking", "vrbo", "google"):
@@ -243,8 +245,8 @@ class TestImport(IcalImportCase):
         )
         self.assertEqual(self.nights(), {})
         feed = self.feed(ids[0])
-        self.assertFalse(ical_import.is_flagged(feed, NOW + datetime.timedelta(hours=23)))
-        self.assertTrue(ical_import.is_flagged(feed, NOW + datetime.timedelta(hours=24)))
+        self.assertFalse(ical_subscriptions.is_flagged(feed, NOW + datetime.timedelta(hours=23)))
+        self.assertTrue(ical_subscriptions.is_flagged(feed, NOW + datetime.timedelta(hours=24)))
 
     def test_feed_redirecting_to_refused_address(self):
         self.server.redirect("/r.ics", "http://127.0.0.2:9/x.ics")
@@ -280,7 +282,7 @@ class TestImport(IcalImportCase):
             session.get(IcalFeed, feed_id).paused = False
         self.run_import()
         with db.session_scope() as session:
-            self.assertTrue(ical_import.remove_feed(session, feed_id))
+            self.assertTrue(ical_subscriptions.remove_feed(session, feed_id))
         with db.session_scope() as session:
             self.assertEqual(session.scalar(select(func.count()).select_from(IcalNight)), 0)
         self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))  # stay
@@ -288,13 +290,13 @@ class TestImport(IcalImportCase):
     def test_add_refusals(self):
         with db.session_scope() as session:
             for url in ("ftp://x/y", "javascript:alert(1)", "", "https://u:p@x.org/a.ics"):
-                with self.subTest(url=url), self.assertRaises(ical_import.FeedError):
-                    ical_import.add_feed(session, HEB, url, NOW)
-            with self.assertRaises(ical_import.FeedError):
-                ical_import.add_feed(session, 999, "https://x.org/a.ics", NOW)
-            ical_import.add_feed(session, HEB, "webcal://x.org/a.ics", NOW)
-            with self.assertRaises(ical_import.FeedError):
-                ical_import.add_feed(session, HEB, "https://x.org/a.ics", NOW)  # same feed
+                with self.subTest(url=url), self.assertRaises(ical_subscriptions.FeedError):
+                    ical_subscriptions.add_feed(session, HEB, url, NOW)
+            with self.assertRaises(ical_subscriptions.FeedError):
+                ical_subscriptions.add_feed(session, 999, "https://x.org/a.ics", NOW)
+            ical_subscriptions.add_feed(session, HEB, "webcal://x.org/a.ics", NOW)
+            with self.assertRaises(ical_subscriptions.FeedError):
+                ical_subscriptions.add_feed(session, HEB, "https://x.org/a.ics", NOW)  # same feed
 
     def test_due(self):
         self.import_feed()

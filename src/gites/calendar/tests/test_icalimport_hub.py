@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import OutboxMessage
-from gites.calendar.domain import ical_import
+from gites.calendar.domain import ical_import, ical_subscriptions
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import OutboxRelay
-from gites.calendar.testing.amqp import get_all, wait_until
+from gites.calendar.testing.amqp import get_all
 from gites.calendar.testing.cases import HubQueueTestCase
+from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
 from gites.calendar.testing.http import airbnb_feed, serve_feeds
 
@@ -45,7 +46,7 @@ class ImportToHubTest(HubQueueTestCase):
             ),
         )
         with db.session_scope() as session:
-            ical_import.add_feed(session, 10, self.server.url("/a.ics"), NOW)
+            ical_subscriptions.add_feed(session, 10, self.server.url("/a.ics"), NOW)
         with db.session_scope() as session:
             jobs = ical_import.due_jobs(session, NOW, datetime.timedelta(0))
         report = ical_import.run(jobs, db.session_scope, NOW, workers=2)

@@ -7,9 +7,9 @@ import pathlib
 from gites.calendar.db import locks as db_locks
 from gites.calendar.db import session as db
 from gites.calendar.scripts.import_ical_feeds import main
-from gites.calendar.testing import db_layers, on_both_databases
 from gites.calendar.testing.cases import ICAL_HEB as HEB
 from gites.calendar.testing.cases import IcalImportCase
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import run_console_script
 
 DATA = pathlib.Path(__file__).parent / "data"

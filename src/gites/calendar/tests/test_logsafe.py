@@ -13,13 +13,9 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import BLOQUE, Hebergement
 from gites.calendar.domain import activity, mails
 from gites.calendar.logsafe import one_line
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_cottage,
-    add_proprio,
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
+from gites.calendar.testing.fixtures import add_cottage, add_proprio
 
 TODAY = datetime.date(2030, 6, 15)
 SETTINGS = types.SimpleNamespace(

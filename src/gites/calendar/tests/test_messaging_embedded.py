@@ -12,8 +12,9 @@ from gites.calendar.db.models import OutboxMessage
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change, busy_days
 from gites.calendar.messaging.relay import OutboxRelay
 from gites.calendar.scripts import hub_tool
-from gites.calendar.testing import SQLITE_DB, DatabaseTestCase
-from gites.calendar.testing.amqp import ConsumerThread, wait_until
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.daemon import ConsumerThread, wait_until
+from gites.calendar.testing.db import SQLITE_DB
 from gites.calendar.testing.fixtures import seed_cottages
 
 D = datetime.date

@@ -13,16 +13,9 @@ from sqlalchemy.engine import make_url
 from gites.calendar.db import session as db
 from gites.calendar.db.models import HubApplied, OutboxMessage
 from gites.calendar.messaging import topology
-from gites.calendar.testing.amqp import (
-    BrokerTestCase,
-    bind_queue,
-    daemon_process,
-    hub_body,
-    list_queues,
-    process_output,
-    publish_raw,
-    wait_until,
-)
+from gites.calendar.testing.amqp import bind_queue, list_queues, publish_raw
+from gites.calendar.testing.daemon import BrokerTestCase, daemon_process, process_output, wait_until
+from gites.calendar.testing.hub_messages import hub_body
 
 D = datetime.date
 

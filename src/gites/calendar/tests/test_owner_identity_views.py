@@ -10,7 +10,7 @@ import datetime
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement, IcalToken, Reservation
-from gites.calendar.testing import on_both_databases, restapi_functional_layers
+from gites.calendar.testing import restapi_functional_layers
 from gites.calendar.testing.cases import IDENTITY_HEB as HEB
 from gites.calendar.testing.cases import IDENTITY_HEB_NAME as HEB_NAME
 from gites.calendar.testing.cases import IDENTITY_MALLORY as MALLORY
@@ -18,6 +18,7 @@ from gites.calendar.testing.cases import IDENTITY_OWNER as OWNER
 from gites.calendar.testing.cases import IDENTITY_PATCHES as PATCHES
 from gites.calendar.testing.cases import IdentityTestCase, link_of
 from gites.calendar.testing.cases import count_rows as count
+from gites.calendar.testing.db import on_both_databases
 
 
 @on_both_databases(restapi_functional_layers())

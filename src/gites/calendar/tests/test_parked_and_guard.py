@@ -17,16 +17,10 @@ from gites.calendar.messaging import topology
 from gites.calendar.scripts import hub_tool
 from gites.calendar.scripts import parked_messages as parked_script
 from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.amqp import (
-    DAEMON_PG,
-    ConsumerThread,
-    get_all_raw,
-    hub_body,
-    publish_raw,
-    queue_counts,
-    wait_until,
-)
+from gites.calendar.testing.amqp import DAEMON_PG, get_all_raw, publish_raw, queue_counts
+from gites.calendar.testing.daemon import ConsumerThread, wait_until
 from gites.calendar.testing.fixtures import seed_cottages
+from gites.calendar.testing.hub_messages import hub_body
 
 D = datetime.date
 PICKLE = "application/x-python-serialize"

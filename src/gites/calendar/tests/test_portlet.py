@@ -13,7 +13,8 @@ from zope.component import getMultiAdapter, getUtility
 
 from gites.calendar.db.models import BLOQUE, NON_ACTIF, Hebergement
 from gites.calendar.portlets.calendarmenu import Assignment
-from gites.calendar.testing import integration_layers, on_both_databases
+from gites.calendar.testing import integration_layers
+from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
     HIDDEN_HEB,

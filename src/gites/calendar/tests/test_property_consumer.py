@@ -16,15 +16,9 @@ from gites.calendar.db import session as db
 from gites.calendar.db.models import HubApplied
 from gites.calendar.domain.reservations import busy_days, check_range
 from gites.calendar.messaging import intake, topology
-from gites.calendar.testing.amqp import (
-    RunningDaemonTestCase,
-    get_all_raw,
-    hub_body,
-    process_output,
-    publish_messages,
-    queue_counts,
-    wait_until,
-)
+from gites.calendar.testing.amqp import get_all_raw, publish_messages, queue_counts
+from gites.calendar.testing.daemon import RunningDaemonTestCase, process_output, wait_until
+from gites.calendar.testing.hub_messages import hub_body
 
 D = datetime.date
 DAY = D(2031, 6, 1)

@@ -18,11 +18,10 @@ from gites.calendar.testing import (
     GITES_CALENDAR_FUNCTIONAL_TESTING_PG,
     DatabaseTestCase,
     functional_layers,
-    on_both_databases,
-    read_statements,
 )
 from gites.calendar.testing.cases import HIDDEN_COTTAGES as HIDDEN
 from gites.calendar.testing.cases import populate_public_calendars
+from gites.calendar.testing.db import on_both_databases, read_statements
 from gites.calendar.testing.fixtures import freeze_clock
 
 NOW = datetime.datetime(2030, 3, 10, 14, 30)

@@ -6,7 +6,8 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from gites.calendar.db.models import BlockingHistory, Hebergement
-from gites.calendar.testing import functional_layers, on_both_databases
+from gites.calendar.testing import functional_layers
+from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
     FROZEN_NOW,

@@ -9,14 +9,9 @@ from gites.calendar.db.models import Hebergement, OutboxMessage
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import MessageNotConfirmed, OutboxRelay
-from gites.calendar.testing.amqp import (
-    bind_queue,
-    broker_start,
-    broker_stop,
-    get_all,
-    wait_until,
-)
+from gites.calendar.testing.amqp import bind_queue, broker_start, broker_stop, get_all
 from gites.calendar.testing.cases import HubQueueTestCase
+from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
 
 HUB_INBOX = "test.hub.inbox"  # stands for the hub's queue booking.update.gdw

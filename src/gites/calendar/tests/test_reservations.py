@@ -18,11 +18,8 @@ from gites.calendar.domain.reservations import (
     days,
     replace_days,
 )
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    db_layers,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import seed_cottages
 
 NOW = datetime.datetime(2030, 5, 10, 14, 30)

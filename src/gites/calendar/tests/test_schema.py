@@ -11,7 +11,8 @@ from sqlalchemy import inspect, text
 from gites.calendar.db import schema as db_schema
 from gites.calendar.db.models import Base
 from gites.calendar.scripts import init_database
-from gites.calendar.testing import DatabaseTestCase, db_layers, on_both_databases
+from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.testing.db import db_layers, on_both_databases
 
 # A legacy-shaped hebergement table with columns this package does not map.
 LEGACY_HEBERGEMENT = """

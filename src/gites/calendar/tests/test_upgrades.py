@@ -8,13 +8,9 @@ from plone.app.testing import TEST_USER_ID, setRoles
 from gites.calendar.db import session as db
 from gites.calendar.db.models import OwnerLink
 from gites.calendar.domain.owners import linked_pro_pk
-from gites.calendar.testing import (
-    DatabaseTestCase,
-    add_proprio,
-    integration_layers,
-    link_member,
-    on_both_databases,
-)
+from gites.calendar.testing import DatabaseTestCase, integration_layers
+from gites.calendar.testing.db import on_both_databases
+from gites.calendar.testing.fixtures import add_proprio, link_member
 from gites.calendar.upgrades import to1001
 
 PROFILE = "gites.calendar:default"

@@ -20,7 +20,8 @@ from zExceptions import Unauthorized
 
 from gites.calendar import browser
 from gites.calendar.db.models import Reservation
-from gites.calendar.testing import integration_layers, on_both_databases
+from gites.calendar.testing import integration_layers
+from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import (
     CGT_HEB,
     HIDDEN_HEB,

@@ -4,7 +4,8 @@ from plone.app.testing import login, logout
 from zope.component import getUtility
 from zope.schema.interfaces import IVocabularyFactory
 
-from gites.calendar.testing import integration_layers, on_both_databases
+from gites.calendar.testing import integration_layers
+from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import NOPK, OTHER, OWNER, OwnerIntegrationTestCase
 
 

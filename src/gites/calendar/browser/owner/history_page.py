@@ -11,6 +11,7 @@ login form.
 from five import grok
 from plone import api
 from zope.i18n import translate
+from zope.i18nmessageid import Message
 
 from gites.calendar import _
 from gites.calendar.browser import base as owner
@@ -33,38 +34,38 @@ TYPE_LABELS = {
 }
 
 
-def who(change, me):
-    """The translatable "who" of a change, for the page and the widget's words."""
-    mine = change.actor is not None and change.actor == me
-    if change.source in (history.OWNER, history.CONFIGURATION, history.REACTIVATION):
-        if mine:
-            return {
-                history.OWNER: _("history_by_you", default="par vous"),
-                history.CONFIGURATION: _(
-                    "history_by_you_configuration", default="par vous (configuration)"
-                ),
-                history.REACTIVATION: _(
-                    "history_by_you_reactivation", default="par vous (réactivation)"
-                ),
-            }[change.source]
-        return _(
-            "history_by_owner",
-            default="par le propriétaire n° ${pk}",
-            mapping={"pk": change.actor or "?"},
-        )
-    if change.source == history.HUB:
-        return _(
+# The words of a change the member made himself, by its source.
+BY_YOU = {
+    history.OWNER: _("history_by_you", default="par vous"),
+    history.CONFIGURATION: _("history_by_you_configuration", default="par vous (configuration)"),
+    history.REACTIVATION: _("history_by_you_reactivation", default="par vous (réactivation)"),
+}
+# The words naming who made a change, by its source (an owner's sources as
+# OWNER): the message and the name its ``${...}`` gives the actor.
+BY_ACTOR = {
+    history.OWNER: (_("history_by_owner", default="par le propriétaire n° ${pk}"), "pk"),
+    history.HUB: (
+        _(
             "history_by_hub",
             default="par la centrale de réservation (notification ${notification})",
-            mapping={"notification": change.actor or "?"},
-        )
-    if change.source == history.ICAL:
-        return _(
-            "history_by_ical",
-            default="importé de votre calendrier ${feed}",
-            mapping={"feed": change.actor or "?"},
-        )
-    if change.source == history.ACTIVITY:
+        ),
+        "notification",
+    ),
+    history.ICAL: (_("history_by_ical", default="importé de votre calendrier ${feed}"), "feed"),
+}
+
+
+def who(change, me):
+    """The translatable "who" of a change, for the page and the widget's words."""
+    source = change.source
+    if source in BY_YOU:
+        if change.actor is not None and change.actor == me:
+            return BY_YOU[source]
+        source = history.OWNER
+    if source in BY_ACTOR:
+        message, name = BY_ACTOR[source]
+        return Message(message, mapping={name: change.actor or "?"})
+    if source == history.ACTIVITY:
         return _(
             "history_by_activity",
             default="par le contrôle d'activité (calendrier non mis à jour)",

@@ -22,7 +22,7 @@ from gites.calendar import _, clock
 from gites.calendar.browser import base
 from gites.calendar.browser.params import parse_pk
 from gites.calendar.db.models import IcalFeed
-from gites.calendar.domain import ical_import
+from gites.calendar.domain import ical_import, ical_reconcile, ical_subscriptions
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
 ACTIONS = ("add", "rename", "pause", "resume", "remove", "import")
@@ -59,7 +59,7 @@ def ago(now, then, request):
 
 
 def _ranges(nights):
-    runs = ical_import.runs_of(dict(nights))
+    runs = ical_reconcile.runs_of(dict(nights))
     return [
         {
             "start": base.format_day(first),
@@ -75,9 +75,9 @@ def feed_rows(session, heb_pk, request, now=None):
     """What month.html shows of each feed of the cottage."""
     now = now or clock.now()
     rows = []
-    for feed in ical_import.feeds_of(session, heb_pk):
-        error = ical_import.error_text(feed)
-        blocked = ical_import.blocked_nights(session, feed.id, now.date())
+    for feed in ical_subscriptions.feeds_of(session, heb_pk):
+        error = ical_subscriptions.error_text(feed)
+        blocked = ical_subscriptions.blocked_nights(session, feed.id, now.date())
         rows.append(
             {
                 "id": feed.id,
@@ -87,7 +87,7 @@ def feed_rows(session, heb_pk, request, now=None):
                 "type": feed.type_override or "",
                 "last_success": ago(now, feed.last_success_at, request),
                 "error": translate(error, context=request) if error else "",
-                "flagged": ical_import.is_flagged(feed, now),
+                "flagged": ical_subscriptions.is_flagged(feed, now),
                 "nights": len(blocked),
                 "ranges": _ranges(blocked),
                 "conflicts": feed.conflicts or 0,
@@ -114,7 +114,7 @@ class IcalFeeds(base.OwnerFormView):
         now = clock.now()
         if action == "add":
             try:
-                ical_import.add_feed(
+                ical_subscriptions.add_feed(
                     session,
                     heb.heb_pk,
                     form.get("url") if isinstance(form.get("url"), str) else "",
@@ -123,7 +123,7 @@ class IcalFeeds(base.OwnerFormView):
                     type_override=form.get("type") or None,
                     created_by=api.user.get_current().getId(),
                 )
-            except ical_import.FeedError as error:
+            except ical_subscriptions.FeedError as error:
                 transaction.doom()
                 return error.message, "error"
             return DONE["add"], "info"
@@ -156,5 +156,5 @@ class IcalFeeds(base.OwnerFormView):
         elif action in ("pause", "resume"):
             feed.paused = action == "pause"
         elif action == "remove":
-            ical_import.remove_feed(session, feed.id)
+            ical_subscriptions.remove_feed(session, feed.id)
         return DONE[action], "info"

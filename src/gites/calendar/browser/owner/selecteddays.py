@@ -16,7 +16,7 @@ for the more specific IProprioCalendar, wins on the calendar folder.
 from five import grok
 
 from gites.calendar.browser import base
-from gites.calendar.domain import history, ical_import
+from gites.calendar.domain import history, ical_subscriptions
 from gites.calendar.domain.reservations import busy_days
 from gites.calendar.interfaces import IGitesCalendarLayer, IProprioCalendar
 
@@ -32,7 +32,7 @@ class SelectedDays(base.OwnerJsonView):
         rows = busy_days(session, heb_pk)
         sources = history.night_sources(session, heb_pk, rows[0][0], rows[-1][0]) if rows else {}
         me = str(self.pro_pk)
-        names = ical_import.feed_names(session, heb_pk)
+        names = ical_subscriptions.feed_names(session, heb_pk)
         return {
             "rented": [day.isoformat() for day, _type in rows],
             "type": [res_type for _day, res_type in rows],

@@ -23,7 +23,8 @@ from gites.calendar import clock
 from gites.calendar.browser.owner.widget_texts import widget_i18n
 from gites.calendar.browser.params import MAX_PK, lenient_int_param
 from gites.calendar.db.session import get_session
-from gites.calendar.domain.visibility import etag_matches, make_etag, visible_cottage
+from gites.calendar.domain.public_read import etag_matches, make_etag
+from gites.calendar.domain.visibility import visible_cottage
 from gites.calendar.interfaces import IGitesCalendarLayer
 
 RESOURCES = "++resource++gites.calendar"
@@ -84,7 +85,7 @@ class ExternCalendarBase(grok.View):
         ``content``: everything the page shows besides its language and its
         resources' address (the widgets' attributes hold the cottage, the
         window, today and the texts); the template is covered by
-        :data:`gites.calendar.domain.visibility.FORMAT_VERSION`.  The busy days are not
+        :data:`gites.calendar.domain.public_read.FORMAT_VERSION`.  The busy days are not
         in the page (the widget fetches them): an owner's change leaves it
         as it is.
         """

@@ -7,7 +7,7 @@ calendar is public (:mod:`gites.calendar.domain.visibility`) has any; every othe
 gets the same empty answer, so nothing tells why.  Malformed parameters get
 ``400 {"error": "..."}``.
 
-Each answer carries an ``ETag`` (:func:`gites.calendar.domain.visibility.make_etag` of
+Each answer carries an ``ETag`` (:func:`gites.calendar.domain.public_read.make_etag` of
 the visible window and the cottage's state and calendar version); a request
 whose ``If-None-Match`` matches gets ``304`` with no body, without reading
 ``reservation_proprio``: the cottage's state comes from the process's
@@ -30,7 +30,8 @@ from gites.calendar import clock
 from gites.calendar.browser.base import json_body
 from gites.calendar.browser.params import MAX_PK, BadParameter, int_param
 from gites.calendar.db.session import get_read_engine
-from gites.calendar.domain.visibility import MAX_MONTHS, read_public_days
+from gites.calendar.domain.public_read import read_public_days
+from gites.calendar.domain.visibility import MAX_MONTHS
 from gites.calendar.interfaces import IGitesCalendarLayer
 
 # Busy days change when an owner saves: a visitor may see them a minute late,
