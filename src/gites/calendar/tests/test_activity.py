@@ -1,7 +1,7 @@
 """checkCalendarActivity: its rule, its mails, and the installed console script.
 
 The runs against a real database and a real SMTP server are in
-test_activity_runs; their base, ActivityCase, in gites.calendar.testing.cases.
+test_activity_runs; their base, ActivityCase, in gites.calendar.testing.activity_check.
 """
 
 import datetime
@@ -13,9 +13,9 @@ import unittest
 
 from gites.calendar.db import session as db
 from gites.calendar.domain import activity, mails
-from gites.calendar.testing.cases import ACTIVITY_SITE as SITE
-from gites.calendar.testing.cases import ACTIVITY_TODAY as TODAY
-from gites.calendar.testing.cases import ActivityCase, ago, mail_of
+from gites.calendar.testing.activity_check import ACTIVITY_SITE as SITE
+from gites.calendar.testing.activity_check import ACTIVITY_TODAY as TODAY
+from gites.calendar.testing.activity_check import ActivityCase, ago, mail_of
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import add_cottage, add_proprio
 

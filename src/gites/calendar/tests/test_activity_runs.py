@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import ACTIF, BLOQUE, NON_ACTIF, ActivityMail, Hebergement
-from gites.calendar.testing.cases import ACTIVITY_TODAY as TODAY
-from gites.calendar.testing.cases import ActivityCase, ago, mail_of
+from gites.calendar.testing.activity_check import ACTIVITY_TODAY as TODAY
+from gites.calendar.testing.activity_check import ActivityCase, ago, mail_of
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.smtp import REJECT, TEMPFAIL, free_port
 

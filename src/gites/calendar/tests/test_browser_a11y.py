@@ -23,8 +23,8 @@ from sqlalchemy import update
 from gites.calendar.db import session as db
 from gites.calendar.db.models import ACTIF, BLOQUE, Hebergement
 from gites.calendar.testing.browser import AXE_JS
-from gites.calendar.testing.cases import DEMO_NOW as NOW
-from gites.calendar.testing.cases import DemoSiteBrowserTestCase
+from gites.calendar.testing.demo_pages import DEMO_NOW as NOW
+from gites.calendar.testing.demo_pages import DemoSiteBrowserTestCase
 from gites.calendar.testing.fixtures import add_legacy_days
 
 HEB_PK = 1  # proprio 1 ("proprio") owns cottages 1 and 2

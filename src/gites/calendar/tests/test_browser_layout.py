@@ -8,7 +8,7 @@ on the same layer.
 
 import transaction
 
-from gites.calendar.testing.cases import DemoSiteBrowserTestCase
+from gites.calendar.testing.demo_pages import DemoSiteBrowserTestCase
 from gites.calendar.testing.fixtures import site_in_language
 
 HEB_PK = 1  # proprio 1 ("proprio") owns cottages 1 and 2

@@ -15,9 +15,9 @@ from gites.calendar.domain import activity, calendar_state, history
 from gites.calendar.domain.history import Origin
 from gites.calendar.domain.hub_export import export
 from gites.calendar.domain.reservations import busy_days
-from gites.calendar.testing.cases import HISTORY_CGT as CGT
-from gites.calendar.testing.cases import HISTORY_NOW as NOW
-from gites.calendar.testing.cases import HistoryCase, booking
+from gites.calendar.testing.change_log import HISTORY_CGT as CGT
+from gites.calendar.testing.change_log import HISTORY_NOW as NOW
+from gites.calendar.testing.change_log import HistoryCase, booking
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import seed_cottages
 

@@ -14,10 +14,11 @@ from gites.calendar.domain import activity, history
 from gites.calendar.domain.history import Origin
 from gites.calendar.scripts import calendar_history as history_script
 from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.cases import HISTORY_NOW as NOW
-from gites.calendar.testing.cases import HistoryCase, booking, run_ops_script
+from gites.calendar.testing.change_log import HISTORY_NOW as NOW
+from gites.calendar.testing.change_log import HistoryCase, booking
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import add_cottage, add_proprio
+from gites.calendar.testing.ops_scripts import run_ops_script
 
 TODAY = NOW.date()
 D = datetime.date

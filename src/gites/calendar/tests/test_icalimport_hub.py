@@ -15,10 +15,10 @@ from gites.calendar.domain import ical_import, ical_subscriptions
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import OutboxRelay
 from gites.calendar.testing.amqp import get_all
-from gites.calendar.testing.cases import HubQueueTestCase
 from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
 from gites.calendar.testing.http import airbnb_feed, serve_feeds
+from gites.calendar.testing.hub_queue import HubQueueTestCase
 
 HUB_INBOX = "test.hub.inbox.ical"
 NOW = datetime.datetime.now().replace(microsecond=0)

@@ -16,15 +16,15 @@ import transaction
 from gites.calendar.db import session as db
 from gites.calendar.db.models import OwnerLink
 from gites.calendar.testing import restapi_functional_layers
-from gites.calendar.testing.cases import IDENTITY_HEB as HEB
-from gites.calendar.testing.cases import IDENTITY_MALLORY as MALLORY
-from gites.calendar.testing.cases import IDENTITY_OWNER as OWNER
-from gites.calendar.testing.cases import IDENTITY_OWNER_PK as OWNER_PK
-from gites.calendar.testing.cases import IDENTITY_PATCHES as PATCHES
-from gites.calendar.testing.cases import IDENTITY_SITE_ADMIN as SITE_ADMIN
-from gites.calendar.testing.cases import IdentityTestCase, link_of
 from gites.calendar.testing.db import on_both_databases
 from gites.calendar.testing.fixtures import PASSWORD
+from gites.calendar.testing.owner_identity import IDENTITY_HEB as HEB
+from gites.calendar.testing.owner_identity import IDENTITY_MALLORY as MALLORY
+from gites.calendar.testing.owner_identity import IDENTITY_OWNER as OWNER
+from gites.calendar.testing.owner_identity import IDENTITY_OWNER_PK as OWNER_PK
+from gites.calendar.testing.owner_identity import IDENTITY_PATCHES as PATCHES
+from gites.calendar.testing.owner_identity import IDENTITY_SITE_ADMIN as SITE_ADMIN
+from gites.calendar.testing.owner_identity import IdentityTestCase, link_of
 
 
 @on_both_databases(restapi_functional_layers())

@@ -11,14 +11,14 @@ import datetime
 from gites.calendar.db import session as db
 from gites.calendar.db.models import Hebergement, IcalToken, Reservation
 from gites.calendar.testing import restapi_functional_layers
-from gites.calendar.testing.cases import IDENTITY_HEB as HEB
-from gites.calendar.testing.cases import IDENTITY_HEB_NAME as HEB_NAME
-from gites.calendar.testing.cases import IDENTITY_MALLORY as MALLORY
-from gites.calendar.testing.cases import IDENTITY_OWNER as OWNER
-from gites.calendar.testing.cases import IDENTITY_PATCHES as PATCHES
-from gites.calendar.testing.cases import IdentityTestCase, link_of
-from gites.calendar.testing.cases import count_rows as count
 from gites.calendar.testing.db import on_both_databases
+from gites.calendar.testing.owner_identity import IDENTITY_HEB as HEB
+from gites.calendar.testing.owner_identity import IDENTITY_HEB_NAME as HEB_NAME
+from gites.calendar.testing.owner_identity import IDENTITY_MALLORY as MALLORY
+from gites.calendar.testing.owner_identity import IDENTITY_OWNER as OWNER
+from gites.calendar.testing.owner_identity import IDENTITY_PATCHES as PATCHES
+from gites.calendar.testing.owner_identity import IdentityTestCase, link_of
+from gites.calendar.testing.owner_identity import count_rows as count
 
 
 @on_both_databases(restapi_functional_layers())

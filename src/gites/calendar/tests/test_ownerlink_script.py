@@ -4,9 +4,9 @@ from gites.calendar.db import session as db
 from gites.calendar.domain.owners import linked_pro_pk
 from gites.calendar.scripts import owner_link
 from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.cases import run_ops_script
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import add_proprio
+from gites.calendar.testing.ops_scripts import run_ops_script
 
 
 @on_both_databases(db_layers())

@@ -19,10 +19,10 @@ from gites.calendar.testing import (
     DatabaseTestCase,
     functional_layers,
 )
-from gites.calendar.testing.cases import HIDDEN_COTTAGES as HIDDEN
-from gites.calendar.testing.cases import populate_public_calendars
 from gites.calendar.testing.db import on_both_databases, read_statements
 from gites.calendar.testing.fixtures import freeze_clock
+from gites.calendar.testing.public_calendars import HIDDEN_COTTAGES as HIDDEN
+from gites.calendar.testing.public_calendars import populate_public_calendars
 
 NOW = datetime.datetime(2030, 3, 10, 14, 30)
 # What selectedDays?hebPk=10&year=2030&month=3&range=3 answers for populate_public_calendars().

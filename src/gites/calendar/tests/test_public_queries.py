@@ -8,9 +8,9 @@ from sqlalchemy import event
 from gites.calendar.db import session as db
 from gites.calendar.domain.visibility import busy_days_from, visible_cottage, visible_cottages
 from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.cases import HIDDEN_COTTAGES as HIDDEN
-from gites.calendar.testing.cases import populate_public_calendars
 from gites.calendar.testing.db import db_layers, on_both_databases
+from gites.calendar.testing.public_calendars import HIDDEN_COTTAGES as HIDDEN
+from gites.calendar.testing.public_calendars import populate_public_calendars
 
 TODAY = datetime.date(2030, 3, 10)
 

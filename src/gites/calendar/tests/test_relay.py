@@ -10,9 +10,9 @@ from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import MessageNotConfirmed, OutboxRelay
 from gites.calendar.testing.amqp import bind_queue, broker_start, broker_stop, get_all
-from gites.calendar.testing.cases import HubQueueTestCase
 from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
+from gites.calendar.testing.hub_queue import HubQueueTestCase
 
 HUB_INBOX = "test.hub.inbox"  # stands for the hub's queue booking.update.gdw
 TODAY = datetime.date.today()

@@ -13,7 +13,7 @@ Run: make test TEST_ARGS="-t test_widget_browser" (zope.testrunner sets up the l
 import hashlib
 import re
 
-from gites.calendar.testing.cases import WidgetBrowserTestCase, expect, has_class
+from gites.calendar.testing.widget_layer import WidgetBrowserTestCase, expect, has_class
 
 
 class TestWidgetSaving(WidgetBrowserTestCase):

@@ -10,7 +10,7 @@ Run: make test TEST_ARGS="-t test_widget_browser" (zope.testrunner sets up the l
 
 import unittest
 
-from gites.calendar.testing.cases import WidgetBrowserTestCase, expect, has_class
+from gites.calendar.testing.widget_layer import WidgetBrowserTestCase, expect, has_class
 
 
 class TestWidgetPages(WidgetBrowserTestCase):
