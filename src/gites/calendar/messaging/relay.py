@@ -1,7 +1,7 @@
 """The site -> hub relay: publishes ``gites_calendar_outbox`` rows.
 
 Owner changes write an outbox row in their own transaction
-(:func:`gites.calendar.domain.reservations.queue_for_hub`); this relay, a thread of
+(:func:`gites.calendar.domain.outbox.queue_for_hub`); this relay, a thread of
 the daemon with its own broker connection (so a slow confirm never delays
 the consumer's heartbeats, and kombu connections are not shared between
 threads), publishes the pending rows in ``id`` order to exchange
@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gites.calendar import logsafe
 from gites.calendar.db import session as db
 from gites.calendar.db.locks import try_advisory_lock
-from gites.calendar.messaging import outbox, topology
+from gites.calendar.messaging import relay_rows, topology
 from gites.calendar.messaging.confirms import ConfirmWindow
 from gites.calendar.messaging.retry import Backoff, one_line
 from gites.calendar.settings import mask_text, mask_url
@@ -214,7 +214,7 @@ class OutboxRelay:
         sent again rather than overtake an earlier change of its cottage).
         """
         connection = self._db_connection
-        rows = outbox.pending_rows(connection, BATCH)
+        rows = relay_rows.pending_rows(connection, BATCH)
         if self._window is not None:
             self._window.forget()
         published, unencodable = [], []  # published: (row, number in the window)
@@ -225,9 +225,9 @@ class OutboxRelay:
                     if self._stop.is_set():
                         break
                     try:
-                        body, content_type = outbox.encode_row(row, self.fmt)
+                        body, content_type = relay_rows.encode_row(row, self.fmt)
                     except ValueError as error:
-                        unencodable.append((row.id, outbox.UNENCODABLE + str(error)[:500]))
+                        unencodable.append((row.id, relay_rows.UNENCODABLE + str(error)[:500]))
                         self._log(
                             logging.ERROR, "outbox %d cannot be encoded, skipped: %s", row.id, error
                         )
@@ -278,7 +278,7 @@ class OutboxRelay:
         errors = list(unencodable)
         if failed is not None:
             errors.append((failed[0], one_line(failed[1])[:500]))
-        outbox.record(connection, [row.id for row in sent], errors, self.now)
+        relay_rows.record(connection, [row.id for row in sent], errors, self.now)
         for row in sent:
             self._log(
                 logging.INFO,

@@ -11,9 +11,6 @@ few; they are left out by :data:`PLONE_THEME_SELECTORS` (an axe ``exclude``
 context, no rule is ever disabled), and a test checks that none of those
 selectors reaches into the project's templates.
 
-Also here: the month links of ``multical.html`` keep their words inside
-their boxes at 1280 and 390 px, and a saved range is announced in words.
-
 The server's day is frozen on Monday 2031-05-12, as in test_browser_e2e.
 """
 
@@ -22,15 +19,14 @@ import json
 import re
 
 from sqlalchemy import update
-import transaction
 
 from gites.calendar.db import session as db
 from gites.calendar.db.models import ACTIF, BLOQUE, Hebergement
-from gites.calendar.testing.browser import AXE_JS, BrowserTestCase
-from gites.calendar.testing.fixtures import add_legacy_days, demo_site, site_in_language
+from gites.calendar.testing.browser import AXE_JS
+from gites.calendar.testing.demo_pages import DEMO_NOW as NOW
+from gites.calendar.testing.demo_pages import DemoSiteBrowserTestCase
+from gites.calendar.testing.fixtures import add_legacy_days
 
-NOW = datetime.datetime(2031, 5, 12, 10, 0)
-TODAY = NOW.date()
 HEB_PK = 1  # proprio 1 ("proprio") owns cottages 1 and 2
 PRO_PK = 1
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -78,12 +74,11 @@ def set_calendar_state(state, pro_pk=PRO_PK):
         )
 
 
-class OwnerPagesTestCase(BrowserTestCase):
+class OwnerPagesTestCase(DemoSiteBrowserTestCase):
     """The demo data, its members logged in through the real form; helpers."""
 
     def setUp(self):
         super().setUp()
-        demo_site(self, NOW)
         self.held = []  # requests kept waiting by hold()
 
     # -- axe ---------------------------------------------------------------
@@ -119,9 +114,6 @@ class OwnerPagesTestCase(BrowserTestCase):
 
     # -- page helpers --------------------------------------------------------
 
-    def day(self, date, scope=".gites-calendar"):
-        return self.page.locator(f'{scope} [data-date="{date}"]')
-
     def status(self, scope=".gites-calendar"):
         return self.page.locator(f"{scope} .gites-calendar-status").first
 
@@ -142,6 +134,12 @@ class OwnerPagesTestCase(BrowserTestCase):
             route.continue_()
         self.held = []
         self.page.unroute("**/addRange")
+
+    def block_and_reload(self):
+        """Block the owner's calendar and show the page again."""
+        set_calendar_state(BLOQUE)
+        self.reload(".gites-calendar [data-date]")
+        self.settle()
 
     def fail_saves(self):
         self.page.route(
@@ -204,9 +202,7 @@ class AxeTestCase(OwnerPagesTestCase):
         expect(self.status()).to_have_text("Les jours passés ne peuvent pas être modifiés.")
         self.axe("month.html, past month, past day picked")
 
-        set_calendar_state(BLOQUE)
-        self.reload(".gites-calendar [data-date]")
-        self.settle()
+        self.block_and_reload()
         expect(self.page.locator(".portlet-blocked")).to_be_visible()
         self.axe("month.html, blocked calendar")
 
@@ -224,9 +220,7 @@ class AxeTestCase(OwnerPagesTestCase):
         self.settle()
         self.axe("multical.html, a past month")
 
-        set_calendar_state(BLOQUE)
-        self.reload(".gites-calendar [data-date]")
-        self.settle()
+        self.block_and_reload()
         expect(self.page.locator(".portlet-blocked")).to_be_visible()
         self.axe("multical.html, blocked calendar")
 
@@ -326,73 +320,3 @@ class AxeTestCase(OwnerPagesTestCase):
                     matched.add(entry["selector"])
         # A selector that matches nothing excludes nothing: keep the list true.
         self.assertEqual(sorted(matched), sorted(PLONE_THEME_SELECTORS))
-
-
-class LayoutTestCase(OwnerPagesTestCase):
-    """What a person sees: the multical month links, the saved-range words."""
-
-    def test_multical_controls_fit_their_boxes(self):
-        from playwright.sync_api import expect
-
-        self.login("proprio", "proprio")
-        for width in (1280, 390):
-            self.page.set_viewport_size({"width": width, "height": 900})
-            self.goto(f"{CALENDAR}/multical.html?month=2031-06", ".gites-calendar [data-date]")
-            self.settle()
-            expect(self.page.locator(".gites-multical-prev")).to_have_text("Mois précédent")
-            expect(self.page.locator(".gites-multical-next")).to_have_text("Mois suivant")
-            overflowing = self.page.evaluate(
-                """() => [...document.querySelectorAll(
-                        '.gites-calendar-multical-page a, .gites-calendar-multical-page button,'
-                        + ' .gites-calendar-toolbar button, .gites-calendar [role=gridcell],'
-                        + ' .gites-calendar [role=columnheader]')]
-                    .filter((node) => node.getClientRects().length)
-                    .filter((node) => getComputedStyle(node).display !== 'inline')
-                    .filter((node) => node.scrollWidth > node.clientWidth
-                        || node.scrollHeight > node.clientHeight)
-                    .map((node) => `${node.className} "${node.textContent.trim()}"`
-                        + ` ${node.scrollWidth}x${node.scrollHeight}`
-                        + ` in ${node.clientWidth}x${node.clientHeight}`)"""
-            )
-            self.assertEqual(overflowing, [], f"controls overflowing at {width} px")
-            count = self.page.evaluate(
-                "() => document.querySelectorAll('.gites-multical-nav a,"
-                " .gites-calendar button, .gites-calendar-toolbar button').length"
-            )
-            self.assertGreaterEqual(count, 2 + 2 * 2 + 3, "the controls were not all found")
-
-    def test_saved_range_is_announced_in_words(self):
-        from playwright.sync_api import expect
-
-        self.login("proprio", "proprio")
-        self.goto(f"{CALENDAR}/month.html?pk={HEB_PK}", ".gites-calendar [data-date]")
-        self.settle()
-        widget = self.page.locator(".gites-calendar")
-        live = widget.locator('.gites-calendar-status[aria-live="polite"]')
-        widget.get_by_role("button", name="Indisponible", exact=True).click()
-        self.day("2031-05-29").click()
-        self.day("2031-06-02").click()
-        self.settle()
-        expect(live).to_have_text("Enregistré : Indisponible du 29 mai au 2 juin 2031, 5 nuits.")
-        widget.get_by_role("button", name="Loué", exact=True).click()
-        self.day("2031-05-20").click()
-        self.day("2031-05-20").click()
-        self.settle()
-        expect(live).to_have_text("Enregistré : Loué le 20 mai 2031, 1 nuit.")
-
-    def test_saved_range_is_announced_in_the_site_language(self):
-        from playwright.sync_api import expect
-
-        site_in_language("en")
-        transaction.commit()
-        self.login("proprio", "proprio")
-        self.goto(f"{CALENDAR}/month.html?pk={HEB_PK}", ".gites-calendar [data-date]")
-        self.settle()
-        widget = self.page.locator(".gites-calendar")
-        live = widget.locator('.gites-calendar-status[aria-live="polite"]')
-        widget.get_by_role("button", name="Unavailable", exact=True).click()
-        self.day("2031-05-29").click()
-        expect(live).to_have_text("Start: 29 May 2031, Free. Choose the last day.")
-        self.day("2031-06-02").click()
-        self.settle()
-        expect(live).to_have_text("Saved: Unavailable from 29 May to 2 June 2031, 5 nights.")

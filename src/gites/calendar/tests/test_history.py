@@ -1,73 +1,28 @@
-"""The change log: every writer records exactly its changes (issue 12)."""
+"""The change log: every writer records exactly its changes (issue 12).
 
-import contextlib
+The retention and the calendarHistory script are in test_history_script.
+"""
+
 import datetime
-import io
-import json
-import os
 import random
 import unittest
-from unittest import mock
 
 from sqlalchemy import func, select
 
 from gites.calendar.db import session as db
-from gites.calendar.db.models import BLOQUE, CalendarChange, Hebergement, NightSource, Proprio
+from gites.calendar.db.models import BLOQUE, NightSource, Proprio
 from gites.calendar.domain import activity, calendar_state, history
 from gites.calendar.domain.history import Origin
 from gites.calendar.domain.hub_export import export
-from gites.calendar.domain.reservations import RangeChange, apply_owner_change, busy_days
-from gites.calendar.messaging.codec import HubBooking
-from gites.calendar.messaging.handler import apply_hub_batch
-from gites.calendar.scripts import calendar_history as history_script
-from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.domain.reservations import busy_days
+from gites.calendar.testing.change_log import HISTORY_CGT as CGT
+from gites.calendar.testing.change_log import HISTORY_NOW as NOW
+from gites.calendar.testing.change_log import HistoryCase, booking
 from gites.calendar.testing.db import db_layers, on_both_databases
-from gites.calendar.testing.fixtures import add_cottage, add_proprio, seed_cottages
+from gites.calendar.testing.fixtures import seed_cottages
 
-NOW = datetime.datetime(2030, 5, 10, 14, 30)
 TODAY = NOW.date()
 D = datetime.date
-CGT = "HAFF1234"
-
-
-def booking(kind, start, end, notf_id):
-    return HubBooking(booking_type=kind, cgt_id=CGT, start=start, end=end, notf_id=notf_id)
-
-
-class HistoryCase(DatabaseTestCase):
-    def setUp(self):
-        super().setUp()
-        with db.session_scope() as session:
-            add_proprio(session, 1)
-            add_proprio(session, 2)
-            session.flush()
-            add_cottage(session, 10, 1, cgt=CGT)
-            add_cottage(session, 11, 1, cgt=None, public=False)
-            add_cottage(session, 20, 2)
-
-    def owner(self, start, end, kind, heb_pk=10, now=NOW):
-        with db.session_scope() as session:
-            heb = session.get(Hebergement, heb_pk)
-            apply_owner_change(session, heb, RangeChange(heb_pk, start, end, kind), 1, now)
-
-    def hub(self, *bookings, now=NOW):
-        with db.session_scope() as session:
-            return apply_hub_batch(session, list(bookings), now)
-
-    def log(self, heb_pk=10):
-        with db.session_scope() as session:
-            return history.changes(session, heb_pk, limit=None)
-
-    def summary(self, heb_pk=10):
-        """(source, actor, type, first, last, changed days), oldest first."""
-        return [
-            (c.source, c.actor, c.new_type, c.first_day, c.last_day, c.changed_days)
-            for c in reversed(self.log(heb_pk))
-        ]
-
-    def sources(self, first, last, heb_pk=10):
-        with db.session_scope() as session:
-            return history.night_sources(session, heb_pk, first, last)
 
 
 @on_both_databases(db_layers())
@@ -291,127 +246,6 @@ class TestProvenanceModel(HistoryCase):
         self.assertEqual(
             nights, {day: kind for day, (kind, _o) in state.items() if kind != "libre"}
         )
-
-
-@on_both_databases(db_layers())
-class TestRetention(HistoryCase):
-    def test_prune_keeps_changes_that_explain_later_nights(self):
-        old = datetime.datetime(2027, 1, 5, 9, 0)
-        # an old change of two days: one long past, one still to come
-        with db.session_scope() as session:
-            from gites.calendar.domain.reservations import write_days
-
-            write_days(
-                session,
-                {(10, D(2027, 1, 10)): "loue", (10, D(2030, 8, 1)): "loue"},
-                None,
-                old,
-                Origin("ops", "test"),
-            )
-            write_days(session, {(10, D(2027, 2, 1)): "indisp"}, None, old, Origin("ops", "t2"))
-        self.owner(D(2030, 6, 1), D(2030, 6, 1), "loue")
-        # batches of one: the loop must go past a change it keeps
-        self.assertEqual(activity.prune_history(730, NOW, batch=1), 1)
-        self.assertEqual(
-            activity.prune_history(730, NOW, batch=1), 0
-        )  # the t2 change; the first still explains 2030-08-01
-        self.assertEqual(
-            [(c.actor, c.first_day) for c in reversed(self.log())],
-            [("test", D(2027, 1, 10)), ("1", D(2030, 6, 1))],
-        )
-        self.assertEqual(
-            sorted(self.sources(D(2027, 1, 1), D(2030, 12, 31))),
-            [D(2030, 6, 1), D(2030, 8, 1)],
-        )
-        with db.session_scope() as session:
-            self.assertEqual(session.scalar(select(func.count()).select_from(CalendarChange)), 2)
-
-
-@on_both_databases(db_layers())
-class TestRetentionInTheDailyRun(DatabaseTestCase):
-    def test_check_calendar_activity_prunes_with_the_configured_age(self):
-        from gites.calendar.domain.reservations import write_days
-        from gites.calendar.settings import load_settings
-
-        with db.session_scope() as session:
-            add_proprio(session, 1, active=False)  # no mail due: only the retention
-            session.flush()
-            add_cottage(session, 10, 1)
-            for days_ago, day in ((40, D(2030, 3, 1)), (20, D(2030, 4, 1))):
-                write_days(
-                    session,
-                    {(10, day): "loue"},
-                    None,
-                    NOW - datetime.timedelta(days=days_ago),
-                    Origin("ops", "test"),
-                )
-        settings = load_settings(
-            {"GITES_DB_URL": self.layer["db_url"], "GITES_HISTORY_KEEP_DAYS": "30"}
-        )
-        self.assertEqual(settings.history_keep_days, 30)
-        report = activity.run(settings, TODAY, send=self.fail, now=NOW)
-        self.assertEqual(report.pruned, 1)
-        self.assertIn("1 change-log rows pruned", report.summary())
-        with db.session_scope() as session:
-            left = history.changes(session, 10)
-        self.assertEqual([c.first_day for c in left], [D(2030, 4, 1)])
-        self.assertEqual(load_settings({"GITES_DB_URL": "sqlite://"}).history_keep_days, 730)
-
-
-@on_both_databases(db_layers())
-class TestCalendarHistoryScript(HistoryCase):
-    def run_script(self, *args):
-        lines, err = [], io.StringIO()
-        with (
-            mock.patch.dict(os.environ, {"GITES_DB_URL": self.layer["db_url"]}),
-            contextlib.redirect_stderr(err),
-        ):
-            code = history_script.main(list(args), out=lines.append)
-        # The script configured its own engine: give the tests' back.
-        db.register_engine(self.layer["engine"])
-        return code, lines, err.getvalue()
-
-    def test_owner_hub_and_blocking_newest_first(self):
-        self.owner(D(2030, 6, 1), D(2030, 6, 3), "loue")
-        self.hub(
-            booking("unavailable", D(2030, 6, 3), D(2030, 6, 4), 12345),
-            now=NOW + datetime.timedelta(minutes=5),
-        )
-        with db.session_scope() as session:
-            activity.block_cottages(session, 1, TODAY, NOW + datetime.timedelta(minutes=9))
-        code, lines, err = self.run_script("--heb", "10")
-        self.assertEqual((code, err), (0, ""))
-        self.assertEqual(
-            [line.split("  ", 2)[::2] for line in lines],
-            [
-                [
-                    "2030-05-10 14:39:00",
-                    "calendar state -> bloque  by activity checkCalendarActivity",
-                ],
-                [
-                    "2030-05-10 14:35:00",
-                    "indisp 2030-06-03..2030-06-04 (2 days changed)  by hub 12345",
-                ],
-                ["2030-05-10 14:30:00", "loue 2030-06-01..2030-06-03 (3 days changed)  by owner 1"],
-            ],
-        )
-        code, lines, _ = self.run_script("--heb", "10", "--day", "2030-06-01", "--json")
-        self.assertEqual(code, 0)
-        rows = json.loads("\n".join(lines))
-        self.assertEqual(
-            [(r["source"], r["actor"], r["first_day"], r["changed_at"]) for r in rows],
-            [("owner", "1", "2030-06-01", "2030-05-10T14:30:00")],
-        )
-        code, lines, _ = self.run_script("--heb", "10", "--since", "2030-05-11")
-        self.assertEqual((code, lines), (0, ["cottage 10: no change recorded"]))
-
-    def test_unknown_cottage_and_bad_options(self):
-        code, lines, err = self.run_script("--heb", "999")
-        self.assertEqual((code, lines), (2, []))
-        self.assertIn("no cottage with heb_pk 999", err)
-        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit) as stop:
-            history_script.main(["--heb", "10", "--day", "tomorrow"])
-        self.assertEqual(stop.exception.code, 2)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,22 @@ class HostileMessageTestBase(RunningDaemonTestCase):
         )
         return notf_id
 
+    def publish_compressed_then_good(self, body, content_type, compression):
+        """``body`` with a ``compression`` header as the hub sets it, then a good message."""
+        publish_message(
+            self.url,
+            body,
+            content_type=content_type,
+            content_encoding="binary",
+            headers={"compression": compression},
+        )
+        self.publish_good()
+
+    def publish_pickles_then_good(self, *bodies):
+        for body in bodies:
+            publish_message(self.url, body, content_type=PICKLE, content_encoding="binary")
+        self.publish_good()
+
     def assert_alive_and_good_applied(self, expected_notf_ids=None, timeout=30):
         expected = expected_notf_ids or [self.GOOD_NOTF]
         started = time.monotonic()
@@ -152,27 +168,13 @@ class KillersTest(HostileMessageTestBase):
         import zlib
 
         bomb = zlib.compress(b" " * (50 * 1024 * 1024))
-        publish_message(
-            self.url,
-            bomb,
-            content_type=JSON,
-            content_encoding="binary",
-            headers={"compression": "application/x-gzip"},
-        )
-        self.publish_good()
+        self.publish_compressed_then_good(bomb, JSON, "application/x-gzip")
         self.assert_alive_and_good_applied()
         self.assert_parked_once(bomb, "undecodable: BodyTooLarge: body inflates to more than")
 
     def test_unknown_compression_is_parked(self):
         body, content_type = hub_body("booked", "HAFF1234", D(2031, 6, 1), D(2031, 6, 1), 5)
-        publish_message(
-            self.url,
-            body,
-            content_type=content_type,
-            content_encoding="binary",
-            headers={"compression": "application/x-no-such-thing"},
-        )
-        self.publish_good()
+        self.publish_compressed_then_good(body, content_type, "application/x-no-such-thing")
         self.assert_alive_and_good_applied()
         self.assert_parked_once(body, "undecodable: KeyError")
 
@@ -294,9 +296,7 @@ class JammersTest(HostileMessageTestBase):
         small = colliding_keys_pickle(4000)
         self.assertLess(len(small), 64 * 1024)  # under the size limit: the opcode limit
         started = time.monotonic()
-        for data in (body, small):
-            publish_message(self.url, data, content_type=PICKLE, content_encoding="binary")
-        self.publish_good()
+        self.publish_pickles_then_good(body, small)
         self.assert_alive_and_good_applied(timeout=15)
         self.assertLess(time.monotonic() - started, 15)
         parked = self.parked()
@@ -316,9 +316,7 @@ class JammersTest(HostileMessageTestBase):
         deep_body = pickle.dumps(deep, protocol=2)
         self.assertLess(len(deep_body), 4096)
         started = time.monotonic()
-        for data in (big, deep_body):
-            publish_message(self.url, data, content_type=PICKLE, content_encoding="binary")
-        self.publish_good()
+        self.publish_pickles_then_good(big, deep_body)
         self.assert_alive_and_good_applied(timeout=15)
         self.assertLess(time.monotonic() - started, 15)
         reasons = [p[2][topology.REASON_HEADER] for p in self.parked()]

@@ -11,7 +11,6 @@ import pathlib
 
 from sqlalchemy import func, select
 
-from gites.calendar.db import locks as db_locks
 from gites.calendar.db import session as db
 from gites.calendar.db.locks import lock_cottage
 from gites.calendar.db.models import (
@@ -24,24 +23,16 @@ from gites.calendar.db.models import (
     OutboxMessage,
 )
 from gites.calendar.domain import history, ical_export, ical_fetch, ical_import, ical_subscriptions
-from gites.calendar.domain.reservations import (
-    RangeChange,
-    apply_owner_change,
-    busy_days,
-    write_days,
-)
-from gites.calendar.scripts.import_ical_feeds import main
-from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.domain.reservations import RangeChange, apply_owner_change, write_days
 from gites.calendar.testing.db import db_layers, on_both_databases
-from gites.calendar.testing.fixtures import run_console_script, seed_cottages
 from gites.calendar.testing.http import airbnb_feed as feed_of
-from gites.calendar.testing.http import serve_feeds
+from gites.calendar.testing.ical_import import ICAL_HEB as HEB
+from gites.calendar.testing.ical_import import ICAL_OTHER_HEB as OTHER_HEB
+from gites.calendar.testing.ical_import import ICAL_OWNER as OWNER
+from gites.calendar.testing.ical_import import IcalImportCase
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 0)
-HEB = 5  # has a CGT code: its changes go to the hub
-OTHER_HEB = 6
-OWNER = 1
 
 
 def d(month, day):
@@ -53,12 +44,7 @@ def span(first, last, kind):
 
 
 @on_both_databases(db_layers())
-class TestImport(DatabaseTestCase):
-    def setUp(self):
-        super().setUp()
-        self.server = serve_feeds(self)
-        seed_cottages({HEB: "CGT-5", OTHER_HEB: "CGT-6"}, pro_pk=OWNER)
-
+class TestImport(IcalImportCase):
     # helpers
 
     def add(self, path, heb=HEB, **kw):
@@ -69,10 +55,6 @@ class TestImport(DatabaseTestCase):
         with db.session_scope() as session:
             jobs = ical_import.due_jobs(session, now, datetime.timedelta(0), heb_pk=heb)
         return ical_import.run(jobs, db.session_scope, now, workers=4, fetch=fetch)
-
-    def nights(self, heb=HEB):
-        with db.session_scope() as session:
-            return dict(busy_days(session, heb))
 
     def feed(self, feed_id):
         with db.session_scope() as session:
@@ -93,6 +75,19 @@ class TestImport(DatabaseTestCase):
         with db.session_scope() as session:
             heb = session.get(Hebergement, HEB)
             apply_owner_change(session, heb, RangeChange(HEB, first, last, kind), OWNER, now)
+
+    def import_feed(self, *events, **route):
+        """Serve ``events`` as /a.ics, add it to HEB and import it: its id."""
+        self.server.route("/a.ics", feed_of(*events), **route)
+        feed_id = self.add("/a.ics")
+        self.run_import()
+        return feed_id
+
+    def vanish_twice(self):
+        """The feed empties, then is read twice: enough to free its nights."""
+        self.server.route("/a.ics", feed_of())
+        for step in (1, 2):
+            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
 
     # tests
 
@@ -132,9 +127,7 @@ class TestImport(DatabaseTestCase):
         self.assertEqual(set(self.nights().values()), {INDISP})
 
     def test_not_modified_costs_nothing(self):
-        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")), etag='"v1"')
-        feed_id = self.add("/a.ics")
-        self.run_import()
+        feed_id = self.import_feed((d(7, 1), d(7, 3), "Reserved"), etag='"v1"')
         before = (self.nights(), self.outbox())
         report = self.run_import(now=NOW + datetime.timedelta(minutes=10))
         self.assertEqual((report.not_modified, report.changed), (1, 0))
@@ -159,9 +152,7 @@ class TestImport(DatabaseTestCase):
         self.assertEqual(self.outbox()[-2:], [(d(7, 3), d(7, 3), LIBRE), (d(8, 1), d(8, 2), LIBRE)])
 
     def test_vanishing_then_back_resets_the_count(self):
-        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
-        self.add("/a.ics")
-        self.run_import()
+        self.import_feed((d(7, 1), d(7, 3), "Reserved"))
         for step, body in enumerate(
             (feed_of(), feed_of((d(7, 1), d(7, 3), "Reserved")), feed_of()), start=1
         ):
@@ -170,9 +161,7 @@ class TestImport(DatabaseTestCase):
         self.assertEqual(self.nights(), span(d(7, 1), d(7, 2), LOUE))
 
     def test_failed_fetch_does_not_count_as_missing(self):
-        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
-        feed_id = self.add("/a.ics")
-        self.run_import()
+        feed_id = self.import_feed((d(7, 1), d(7, 3), "Reserved"))
         self.server.route("/a.ics", b"<html>Maintenance</html>", content_type="text/html")
         for step in (1, 2, 3):
             self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
@@ -191,20 +180,14 @@ class TestImport(DatabaseTestCase):
         self.assertEqual((self.feed(feed_id).conflicts, self.feed(feed_id).nights_blocked), (1, 2))
 
     def test_night_changed_by_owner_is_not_freed(self):
-        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 4), "Reserved")))
-        self.add("/a.ics")
-        self.run_import()
+        self.import_feed((d(7, 1), d(7, 4), "Reserved"))
         # The owner re-marks the 2nd (same type, his own write now).
         self.owner_sets(d(7, 2), d(7, 2), LOUE, now=NOW + datetime.timedelta(minutes=5))
-        self.server.route("/a.ics", feed_of())
-        for step in (1, 2):
-            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.vanish_twice()
         self.assertEqual(self.nights(), {d(7, 2): LOUE})
 
     def test_night_freed_by_owner_is_not_set_again(self):
-        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
-        feed_id = self.add("/a.ics")
-        self.run_import()
+        feed_id = self.import_feed((d(7, 1), d(7, 3), "Reserved"))
         self.owner_sets(d(7, 1), d(7, 1), LIBRE, now=NOW + datetime.timedelta(minutes=5))
         for step in (1, 2):
             self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
@@ -228,24 +211,18 @@ class TestImport(DatabaseTestCase):
         )
 
     def test_night_changed_by_the_hub_is_not_freed(self):
-        self.server.route("/a.ics", feed_of((d(7, 1), d(7, 3), "Reserved")))
-        self.add("/a.ics")
-        self.run_import()
+        self.import_feed((d(7, 1), d(7, 3), "Reserved"))
         later = NOW + datetime.timedelta(minutes=5)
         with db.session_scope() as session:
             lock_cottage(session, HEB)
             write_days(
                 session, {(HEB, d(7, 1)): INDISP}, None, later, history.Origin(history.HUB, 77)
             )
-        self.server.route("/a.ics", feed_of())
-        for step in (1, 2):
-            self.run_import(now=NOW + datetime.timedelta(minutes=10 * step))
+        self.vanish_twice()
         self.assertEqual(self.nights(), {d(7, 1): INDISP})
 
     def test_past_nights_never_changed(self):
-        self.server.route("/a.ics", feed_of((d(6, 10), d(6, 17), "Reserved")))
-        self.add("/a.ics")
-        self.run_import()
+        self.import_feed((d(6, 10), d(6, 17), "Reserved"))
         self.assertEqual(self.nights(), span(d(6, 15), d(6, 16), LOUE))
         # A week later the stay is past and gone from the feed: it stays.
         later = NOW + datetime.timedelta(days=7)
@@ -322,9 +299,7 @@ class TestImport(DatabaseTestCase):
                 ical_subscriptions.add_feed(session, HEB, "https://x.org/a.ics", NOW)  # same feed
 
     def test_due(self):
-        self.server.route("/a.ics", feed_of())
-        self.add("/a.ics")
-        self.run_import()
+        self.import_feed()
         every = ical_import.DEFAULT_EVERY
         with db.session_scope() as session:
             self.assertEqual(
@@ -332,74 +307,3 @@ class TestImport(DatabaseTestCase):
             )
             self.assertEqual(len(ical_import.due_jobs(session, NOW + every, every)), 1)
             self.assertEqual(len(ical_import.due_jobs(session, NOW, every, heb_pk=HEB)), 1)
-
-    # the script
-
-    def script(self, *args, now=NOW):
-        env = {
-            "GITES_DB_URL": self.layer["db_url"],
-            "GITES_SITE_URL": "https://www.gitesdewallonie.be",
-            "GITES_ICAL_ALLOWED_NETWORKS": "127.0.0.1/32",
-        }
-        try:
-            return run_console_script(main, args, env, now)
-        finally:
-            db.get_engine().dispose()
-            db.register_engine(self.layer["engine"])
-
-    def test_script_add_list_run_remove(self):
-        self.server.route("/airbnb.ics", (DATA / "airbnb.ics").read_bytes())
-        status, out, _err = self.script(
-            "add", "--heb", str(HEB), self.server.url("/airbnb.ics"), "--name", "Airbnb"
-        )
-        self.assertEqual(status, 0, out)
-        feed_id = int(out.split("#")[1].split()[0])
-        status, out, err = self.script("run")
-        self.assertEqual(status, 0, err)
-        self.assertIn("1 feeds: 1 read, 0 unchanged (304), 0 failed; 6 nights set", out)
-        self.assertEqual(len(self.nights()), 6)
-        # Not due again within 10 minutes; --heb runs now.
-        status, out, _err = self.script("run", now=NOW + datetime.timedelta(minutes=5))
-        self.assertIn("0 feeds", out)
-        status, out, _err = self.script(
-            "run", "--heb", str(HEB), now=NOW + datetime.timedelta(minutes=5)
-        )
-        self.assertIn("1 feeds", out)
-        status, out, _err = self.script(
-            "list", "--heb", str(HEB), now=NOW + datetime.timedelta(minutes=7)
-        )
-        self.assertIn(
-            f"#{feed_id} | heb {HEB} | Airbnb | active | last success 2 min ago | 6 nights", out
-        )
-        self.assertEqual(self.script("remove", str(feed_id))[0], 0)
-        self.assertEqual(self.script("remove", str(feed_id))[0], 2)
-        self.assertIn("no feed", self.script("list")[1])
-
-    def test_script_one_run_at_a_time(self):
-        """PostgreSQL: a run while another holds the lock stops at once.
-        SQLite (development) has no such lock: the run goes on."""
-        from gites.calendar.scripts.import_ical_feeds import RUN_LOCK_KEY
-
-        postgres = self.layer["engine"].dialect.name == "postgresql"
-        with db_locks.advisory_lock(self.layer["engine"], RUN_LOCK_KEY) as got:
-            self.assertTrue(got)
-            status, _out, err = self.script("run")
-        if postgres:
-            self.assertEqual(status, 1)
-            self.assertIn("another importIcalFeeds run is going on", err)
-        else:
-            self.assertEqual(status, 0, err)
-        self.assertEqual(self.script("run")[0], 0)
-
-    def test_script_reports_failures_and_flags(self):
-        status, out, _err = self.script("add", "--heb", str(HEB), self.server.url("/missing.ics"))
-        self.assertEqual(status, 0)
-        status, out, _err = self.script("run")
-        self.assertEqual(status, 1)
-        self.assertIn("1 failed", out)
-        _status, out, _err = self.script("list", now=NOW + datetime.timedelta(hours=25))
-        self.assertIn("FAILING FOR 24 H", out)
-        self.assertIn("HTTP 404", out)
-        status, _out, err = self.script("add", "--heb", str(HEB), "ftp://x.org/a")
-        self.assertEqual(status, 2)
-        self.assertIn("importIcalFeeds:", err)

@@ -14,11 +14,11 @@ from gites.calendar.db.models import OutboxMessage
 from gites.calendar.domain import ical_import, ical_subscriptions
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import OutboxRelay
-from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.amqp import DAEMON_PG, bind_queue, get_all
+from gites.calendar.testing.amqp import get_all
 from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
 from gites.calendar.testing.http import airbnb_feed, serve_feeds
+from gites.calendar.testing.hub_queue import HubQueueTestCase
 
 HUB_INBOX = "test.hub.inbox.ical"
 NOW = datetime.datetime.now().replace(microsecond=0)
@@ -29,13 +29,11 @@ def day(offset):
     return TODAY + datetime.timedelta(days=offset)
 
 
-class ImportToHubTest(DatabaseTestCase):
-    layer = DAEMON_PG
+class ImportToHubTest(HubQueueTestCase):
+    hub_queue = HUB_INBOX
 
     def setUp(self):
         super().setUp()
-        self.url = self.layer["amqp_url"]
-        bind_queue(self.url, HUB_INBOX)
         self.server = serve_feeds(self)
         seed_cottages()
 

@@ -3,162 +3,28 @@
 Issue 15: the member → proprio link used to be the member property ``pk``,
 which a member could set himself (``PATCH @users/<self>``).  Here every
 write path a member has is tried over HTTP, through the Zope publisher,
-and the owner views are then run as the real owner and as that member.
+and the owner views are then run as the real owner and as that member
+(test_owner_identity_views).
 On SQLite and PostgreSQL.
 """
-
-import base64
-import datetime
-import json
-import re
 
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME, SITE_OWNER_PASSWORD, login, logout
 from plone.protect.authenticator import createToken
-from plone.testing.zope import Browser
-from sqlalchemy import func, select
 import transaction
 
 from gites.calendar.db import session as db
-from gites.calendar.db.models import Hebergement, IcalToken, OwnerLink, Reservation
-from gites.calendar.domain import ical_export
-from gites.calendar.domain.owners import linked_pro_pk
-from gites.calendar.testing import DatabaseTestCase
+from gites.calendar.db.models import OwnerLink
 from gites.calendar.testing.db import on_both_databases
-from gites.calendar.testing.fixtures import add_cottage, add_proprio, link_member
+from gites.calendar.testing.fixtures import PASSWORD
+from gites.calendar.testing.owner_identity import IDENTITY_HEB as HEB
+from gites.calendar.testing.owner_identity import IDENTITY_MALLORY as MALLORY
+from gites.calendar.testing.owner_identity import IDENTITY_OWNER as OWNER
+from gites.calendar.testing.owner_identity import IDENTITY_OWNER_PK as OWNER_PK
+from gites.calendar.testing.owner_identity import IDENTITY_PATCHES as PATCHES
+from gites.calendar.testing.owner_identity import IDENTITY_SITE_ADMIN as SITE_ADMIN
+from gites.calendar.testing.owner_identity import IdentityTestCase, link_of
 from gites.calendar.testing.plone import restapi_functional_layers
-
-PASSWORD = "a-long-test-password-1"
-OWNER, MALLORY, SITE_ADMIN = "owner", "mallory", "siteadmin"
-OWNER_PK = 10
-HEB = 101
-HEB_NAME = "Gîte du Moulin"
-
-# Every spelling of "make me proprio 10" a member could send to @users.
-PATCHES = [
-    {"pk": "10"},
-    {"pk": 10},
-    {"PK": "10"},
-    {"Pk": "10"},
-    {" pk": "10"},
-    {"pk ": "10"},
-    {"pk\t": "10"},
-    {"p\u200bk": "10"},
-    {"pk": ["10"]},
-    {"pk": {"value": "10"}},
-    {"properties": {"pk": "10"}},
-    {"fullname": "Mallory", "pk": "10"},
-    {"pro_pk": "10"},
-    {"heb_pro_fk": "10"},
-    {"member_id": OWNER},
-    {"owner_link": {"pro_pk": 10}},
-]
-
-
-def basic(username, password=PASSWORD):
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
-def link_of(member_id):
-    with db.session_scope() as session:
-        return linked_pro_pk(session, member_id)
-
-
-def count(model, *where):
-    with db.session_scope() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-class IdentityTestCase(DatabaseTestCase):
-    def setUp(self):
-        super().setUp()
-        self.app = self.layer["app"]
-        self.portal = self.layer["portal"]
-        self.url = self.portal.absolute_url()
-        self.calendar_url = f"{self.url}/zone-membre/calendrier"
-        for username, roles in (
-            (OWNER, None),
-            (MALLORY, None),
-            (SITE_ADMIN, ["Site Administrator"]),
-        ):
-            api.user.create(
-                email=f"{username}@example.org",
-                username=username,
-                password=PASSWORD,
-                roles=roles or ("Member",),
-            )
-        session = db.get_session()
-        add_proprio(session, OWNER_PK, nom="Dupont", prenom="Marie")
-        session.flush()
-        add_cottage(session, HEB, OWNER_PK, cgt="HAFF0101", nom=HEB_NAME)
-        session.flush()
-        link_member(session, api.user.get(username=OWNER).getId(), OWNER_PK)
-        self.ical_token = ical_export.get_or_create_token(session, HEB)
-        transaction.commit()
-        self.testapp = Browser(self.app).testapp
-
-    def request(self, method, url, username, password=PASSWORD, **kwargs):
-        headers = {"Authorization": basic(username, password), **kwargs.pop("headers", {})}
-        call = getattr(self.testapp, method)
-        return call(url, headers=headers, expect_errors=True, **kwargs)
-
-    def patch_users(self, username, body):
-        return self.request(
-            "patch",
-            f"{self.url}/@users/{username}",
-            username,
-            params=json.dumps(body),
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
-        )
-
-    def post_personal_information(self, username):
-        form_url = f"{self.url}/@@personal-information"
-        page = self.request("get", form_url, username)
-        self.assertEqual(page.status_int, 200)
-        authenticator = re.search(r'name="_authenticator" value="([^"]+)"', page.text).group(1)
-        return self.request(
-            "post",
-            form_url,
-            username,
-            params={
-                "form.widgets.fullname": "Mallory",
-                "form.widgets.email": f"{username}@example.org",
-                "form.widgets.pk": "10",
-                "form.widgets.PK": "10",
-                "pk": "10",
-                "form.buttons.save": "Save",
-                "_authenticator": authenticator,
-            },
-        )
-
-    def post_memberdata_zmi(self, username):
-        """The ZMI forms of portal_memberdata: [(method, response)]."""
-        memberdata = f"{self.url}/portal_memberdata"
-        token = self.token(username)
-        return [
-            (
-                method,
-                self.request(
-                    "post",
-                    f"{memberdata}/{method}",
-                    username,
-                    params={**params, "_authenticator": token},
-                ),
-            )
-            for method, params in (
-                ("manage_changeProperties", {"pk": "10"}),
-                ("manage_addProperty", {"id": "pk", "type": "string", "value": "10"}),
-                ("manage_editProperties", {"pk": "10"}),
-            )
-        ]
-
-    def token(self, username):
-        """plone.protect's CSRF token of ``username``, as his pages carry it."""
-        login(self.portal, username)
-        try:
-            return createToken()
-        finally:
-            logout()
 
 
 @on_both_databases(restapi_functional_layers())
@@ -302,97 +168,3 @@ class TestManagersSetTheLink(IdentityTestCase):
         api.user.delete(username=OWNER)
         transaction.commit()
         self.assertIsNone(link_of(OWNER))
-
-
-@on_both_databases(restapi_functional_layers())
-class TestOwnerViewsAfterTheAttempts(IdentityTestCase):
-    """Each owner view as the owner (works) and as a member who tried every
-    write path above to become proprio 10 (refused, nothing written)."""
-
-    def setUp(self):
-        super().setUp()
-        # Mallory tries every write path first.
-        for body in PATCHES:
-            self.patch_users(MALLORY, body)
-        self.post_personal_information(MALLORY)
-        self.post_memberdata_zmi(MALLORY)
-        self.assertIsNone(link_of(MALLORY))
-        self.start = datetime.date.today() + datetime.timedelta(days=10)
-
-    def get(self, username, view, **params):
-        return self.request("get", f"{self.calendar_url}/{view}", username, params=params)
-
-    def post(self, username, view, **params):
-        params["_authenticator"] = self.token(username)
-        return self.request("post", f"{self.calendar_url}/{view}", username, params=params)
-
-    def test_month(self):
-        owner = self.get(OWNER, "month.html", pk=str(HEB))
-        self.assertEqual(owner.status_int, 200)
-        self.assertIn(HEB_NAME, owner.text)
-        self.assertIn(self.ical_token, owner.text)
-        mallory = self.get(MALLORY, "month.html", pk=str(HEB))
-        self.assertEqual(mallory.status_int, 404)
-        self.assertNotIn(HEB_NAME, mallory.text)
-        self.assertNotIn(self.ical_token, mallory.text)
-
-    def test_multical(self):
-        owner = self.get(OWNER, "multical.html")
-        self.assertEqual(owner.status_int, 200)
-        self.assertIn(HEB_NAME, owner.text)
-        mallory = self.get(MALLORY, "multical.html")
-        self.assertEqual(mallory.status_int, 200)
-        self.assertNotIn(HEB_NAME, mallory.text)
-
-    def test_selected_days(self):
-        self.assertEqual(self.get(OWNER, "selectedDays", hebPk=str(HEB)).status_int, 200)
-        self.assertEqual(self.get(MALLORY, "selectedDays", hebPk=str(HEB)).status_int, 403)
-
-    def test_calendar_info(self):
-        owner = self.get(OWNER, "calendarInfo", hebPk=str(HEB))
-        self.assertEqual(owner.status_int, 200)
-        self.assertEqual(owner.json["hebPk"], HEB)
-        self.assertEqual(self.get(MALLORY, "calendarInfo", hebPk=str(HEB)).status_int, 403)
-
-    def add_range(self, username):
-        return self.post(
-            username,
-            "addRange",
-            hebPk=str(HEB),
-            type="loue",
-            start=self.start.isoformat(),
-            end=(self.start + datetime.timedelta(days=9)).isoformat(),
-        )
-
-    def test_add_range(self):
-        self.assertEqual(self.add_range(MALLORY).status_int, 403)
-        self.assertEqual(count(Reservation, Reservation.heb_fk == HEB), 0)
-        self.assertEqual(self.add_range(OWNER).status_int, 200)
-        self.assertEqual(count(Reservation, Reservation.heb_fk == HEB), 10)
-
-    def state(self):
-        with db.session_scope() as session:
-            return session.get(Hebergement, HEB).heb_calendrier_proprio
-
-    def configure(self, username):
-        return self.post(
-            username,
-            "configuration",
-            **{"form.widgets.calendar_config": "non-actif", "form.buttons.save": "Enregistrer"},
-        )
-
-    def test_configuration(self):
-        self.assertLess(self.configure(MALLORY).status_int, 400)
-        self.assertEqual(self.state(), "actif")
-        self.assertLess(self.configure(OWNER).status_int, 400)
-        self.assertEqual(self.state(), "non actif")
-
-    def token_row(self):
-        with db.session_scope() as session:
-            return session.get(IcalToken, HEB).token
-
-    def test_ical_renew(self):
-        self.assertEqual(self.post(MALLORY, "ical-renew", hebPk=str(HEB)).status_int, 403)
-        self.assertEqual(self.token_row(), self.ical_token)
-        self.assertEqual(self.post(OWNER, "ical-renew", hebPk=str(HEB)).status_int, 302)
-        self.assertNotEqual(self.token_row(), self.ical_token)

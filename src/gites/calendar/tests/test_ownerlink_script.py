@@ -1,16 +1,12 @@
 """gitesCalendarOwnerLink: the ops writer of the owner links."""
 
-import contextlib
-import io
-import os
-from unittest import mock
-
 from gites.calendar.db import session as db
 from gites.calendar.domain.owners import linked_pro_pk
 from gites.calendar.scripts import owner_link
 from gites.calendar.testing import DatabaseTestCase
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import add_proprio
+from gites.calendar.testing.ops_scripts import run_ops_script
 
 
 @on_both_databases(db_layers())
@@ -21,15 +17,7 @@ class TestOwnerLinkScript(DatabaseTestCase):
             add_proprio(session, 10, nom="Dupont", prenom="Marie")
 
     def run_script(self, *args):
-        lines, err = [], io.StringIO()
-        with (
-            mock.patch.dict(os.environ, {"GITES_DB_URL": self.layer["db_url"]}),
-            contextlib.redirect_stderr(err),
-        ):
-            code = owner_link.main(list(args), out=lines.append)
-        # The script configured its own engine: give the tests' back.
-        db.register_engine(self.layer["engine"])
-        return code, lines, err.getvalue()
+        return run_ops_script(self, owner_link.main, args)
 
     def link(self, member_id):
         with db.session_scope() as session:

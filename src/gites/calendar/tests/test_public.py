@@ -1,7 +1,8 @@
-"""Public calendars (docs/public-calendars.rst): the queries and the anonymous views.
+"""Public calendars (docs/public-calendars.rst): the anonymous views.
 
 Every test runs on SQLite and on PostgreSQL.  "Today" is frozen on
-2030-03-10 through :mod:`gites.calendar.clock`.
+2030-03-10 through :mod:`gites.calendar.clock`.  The queries are in
+test_public_queries.
 """
 
 import datetime
@@ -9,137 +10,20 @@ import json
 import time
 
 from plone.testing.zope import Browser
-from sqlalchemy import event
 from sqlalchemy import text as sql
 import transaction
 
 from gites.calendar.db import session as db
-from gites.calendar.db.models import BLOQUE, INDISP, LOUE, NON_ACTIF, SEARCH_ACTIF, Reservation
-from gites.calendar.domain.visibility import busy_days_from, visible_cottage, visible_cottages
 from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.db import db_layers, on_both_databases, read_statements
-from gites.calendar.testing.fixtures import add_cottage, add_proprio, freeze_clock
+from gites.calendar.testing.db import on_both_databases, read_statements
+from gites.calendar.testing.fixtures import freeze_clock
 from gites.calendar.testing.plone import GITES_CALENDAR_FUNCTIONAL_TESTING_PG, functional_layers
+from gites.calendar.testing.public_calendars import HIDDEN_COTTAGES as HIDDEN
+from gites.calendar.testing.public_calendars import populate_public_calendars
 
-TODAY = datetime.date(2030, 3, 10)
 NOW = datetime.datetime(2030, 3, 10, 14, 30)
-# What selectedDays?hebPk=10&year=2030&month=3&range=3 answers for populate().
+# What selectedDays?hebPk=10&year=2030&month=3&range=3 answers for populate_public_calendars().
 RENTED = ["2030-03-10", "2030-03-11", "2030-04-30", "2030-05-01"]
-
-
-def d(text):
-    return datetime.date.fromisoformat(text)
-
-
-def add_days(session, heb_pk, kind, *days):
-    for day in days:
-        session.add(
-            Reservation(
-                res_date=datetime.datetime.combine(d(day), datetime.time()),
-                res_type=kind,
-                heb_fk=heb_pk,
-                pro_fk=None,
-                res_date_cre=NOW,
-            )
-        )
-
-
-def populate(session):
-    """Proprio 1: cottages 10 (public actif), 11 (private), 12 (searchactif),
-    13 (non actif), 14 (bloque), 15 (second public actif).  Proprio 2 is
-    inactive: cottage 20 is public and actif.  Every cottage has the same
-    busy days."""
-    add_proprio(session, 1)
-    add_proprio(session, 2, active=False)
-    session.flush()
-    add_cottage(session, 10, 1, nom="Le Moulin")
-    add_cottage(session, 11, 1, public=False)
-    add_cottage(session, 12, 1, state=SEARCH_ACTIF)
-    add_cottage(session, 13, 1, state=NON_ACTIF)
-    add_cottage(session, 14, 1, state=BLOQUE)
-    add_cottage(session, 15, 1, nom="La Ferme")
-    add_cottage(session, 20, 2)
-    session.flush()
-    for heb_pk in (10, 11, 12, 13, 14, 15, 20):
-        add_days(session, heb_pk, LOUE, "2030-02-28", "2030-03-09", "2030-03-10", "2030-03-11")
-        add_days(session, heb_pk, INDISP, "2030-04-30", "2030-05-01", "2031-03-01")
-    session.flush()
-
-
-HIDDEN = (11, 12, 13, 14, 20, 99)
-
-
-@on_both_databases(db_layers())
-class TestPublicQueries(DatabaseTestCase):
-    def setUp(self):
-        super().setUp()
-        self.session = db.new_session()
-        populate(self.session)
-        self.session.commit()
-
-    def tearDown(self):
-        self.session.close()
-
-    def test_visible_cottage(self):
-        self.assertEqual(visible_cottage(self.session, 10).heb_nom, "Le Moulin")
-        for heb_pk in HIDDEN:
-            self.assertIsNone(visible_cottage(self.session, heb_pk), heb_pk)
-        self.assertIsNone(visible_cottage(self.session, 0))
-        self.assertIsNone(visible_cottage(self.session, None))
-
-    def test_visible_cottages(self):
-        self.assertEqual([h.heb_pk for h in visible_cottages(self.session, 1)], [10, 15])
-        self.assertEqual(visible_cottages(self.session, 2), [])  # inactive owner
-        self.assertEqual(visible_cottages(self.session, 3), [])  # unknown owner
-        self.assertEqual(visible_cottages(self.session, None), [])
-
-    def test_busy_days_from_today_included(self):
-        days = busy_days_from(self.session, 10, d("2030-03-01"), 3, TODAY)
-        self.assertEqual(days, [d("2030-03-10"), d("2030-03-11"), d("2030-04-30"), d("2030-05-01")])
-
-    def test_busy_days_range_ends_with_its_last_month(self):
-        self.assertEqual(
-            busy_days_from(self.session, 10, d("2030-03-01"), 2, TODAY),
-            [d("2030-03-10"), d("2030-03-11"), d("2030-04-30")],
-        )
-        self.assertEqual(
-            busy_days_from(self.session, 10, d("2030-05-01"), 1, TODAY), [d("2030-05-01")]
-        )
-        self.assertEqual(
-            busy_days_from(self.session, 10, d("2031-03-01"), 1, TODAY), [d("2031-03-01")]
-        )
-
-    def test_busy_days_never_before_today(self):
-        self.assertEqual(busy_days_from(self.session, 10, d("2030-02-01"), 1, TODAY), [])
-        self.assertEqual(
-            busy_days_from(self.session, 10, d("2029-12-01"), 4, TODAY),
-            [d("2030-03-10"), d("2030-03-11")],
-        )
-
-    def test_busy_days_of_hidden_cottages_are_none(self):
-        for heb_pk in HIDDEN:
-            self.assertEqual(busy_days_from(self.session, heb_pk, d("2030-03-01"), 24, TODAY), [])
-
-    def test_months_are_capped(self):
-        with self.assertRaises(ValueError):
-            busy_days_from(self.session, 10, d("2030-03-01"), 25, TODAY)
-        with self.assertRaises(ValueError):
-            busy_days_from(self.session, 10, d("2030-03-01"), 0, TODAY)
-
-    def test_one_query(self):
-        statements = []
-
-        def count(conn, cursor, statement, *args):
-            if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-                statements.append(statement)
-
-        engine = db.get_engine()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            busy_days_from(self.session, 10, d("2030-03-01"), 12, TODAY)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        self.assertEqual(len(statements), 1, statements)
 
 
 class ViewTestCase(DatabaseTestCase):
@@ -149,7 +33,7 @@ class ViewTestCase(DatabaseTestCase):
         super().setUp()
         self.portal = self.layer["portal"]
         self.portal_url = self.portal.absolute_url()
-        populate(db.get_session())
+        populate_public_calendars(db.get_session())
         transaction.commit()
         freeze_clock(self, NOW)
         self.browser = Browser(self.layer["app"])

@@ -9,11 +9,11 @@ from gites.calendar.db.models import Hebergement, OutboxMessage
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change
 from gites.calendar.messaging.codec import decode_site_change
 from gites.calendar.messaging.relay import MessageNotConfirmed, OutboxRelay
-from gites.calendar.testing import DatabaseTestCase
-from gites.calendar.testing.amqp import DAEMON_PG, bind_queue, get_all
+from gites.calendar.testing.amqp import bind_queue, get_all
 from gites.calendar.testing.broker import broker_start, broker_stop
 from gites.calendar.testing.daemon import wait_until
 from gites.calendar.testing.fixtures import seed_cottages
+from gites.calendar.testing.hub_queue import HubQueueTestCase
 
 HUB_INBOX = "test.hub.inbox"  # stands for the hub's queue booking.update.gdw
 TODAY = datetime.date.today()
@@ -42,13 +42,11 @@ def pending_count():
         )
 
 
-class RelayTest(DatabaseTestCase):
-    layer = DAEMON_PG
+class RelayTest(HubQueueTestCase):
+    hub_queue = HUB_INBOX
 
     def setUp(self):
         super().setUp()
-        self.url = self.layer["amqp_url"]
-        bind_queue(self.url, HUB_INBOX)
         seed_cottages({10: "HAFF1234", 11: "LUXX9", 12: None})  # 12: never sent
 
     def relay(self, fmt="pickle"):

@@ -1,133 +1,22 @@
-"""Real-browser tests of the availability-calendar widget (calendar.js).
+"""Real-browser tests of the availability-calendar widget (calendar.js): saving
+ranges, the server's refusals, the selection rules.
 
 Headless Chromium (Debian's, via Playwright's sync API) drives the widget
 served by :mod:`gites.calendar.testing.widget_server`; no Plone is involved.
 The server is frozen on 2027-03-10 and pages show March and April 2027.
+The read-only widget, accessibility and navigation are in
+test_widget_browser_pages, on the same layer.
 
 Run: make test TEST_ARGS="-t test_widget_browser" (zope.testrunner sets up the layers).
 """
 
 import hashlib
 import re
-import unittest
 
-from plone.testing import Layer
-
-from gites.calendar.testing import require_layer
-from gites.calendar.testing.browser import (
-    CHROMIUM,
-    NAVIGATION_TIMEOUT_MS,
-    TIMEOUT_MS,
-    new_context,
-    page_and_errors,
-)
-from gites.calendar.testing.widget_server import AUTHENTICATOR, WidgetServer
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # pragma: no cover -- the Chromium layer reports it as a skip
-    expect = None
+from gites.calendar.testing.widget_layer import WidgetBrowserTestCase, expect, has_class
 
 
-def has_class(name):
-    return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
-
-
-class WidgetBrowserLayer(Layer):
-    """The mock server, on the one Chromium of every browser test.
-
-    A layer rather than setUpClass: zope.testrunner sets up layers, and runs
-    each test on its own.
-    """
-
-    defaultBases = (CHROMIUM,)
-
-    def setUp(self):
-        if self["chromium_unavailable"]:
-            return
-        self["server"] = WidgetServer().start()
-        expect.set_options(timeout=TIMEOUT_MS)
-        # One context for all tests (nothing is kept in cookies or storage);
-        # a fresh page per test is enough isolation and much cheaper.
-        self["context"] = new_context(self["browser"], 1000, "fr-BE")
-
-    def tearDown(self):
-        if not self["chromium_unavailable"]:
-            self["context"].close()
-            self["server"].stop()
-            del self["context"]
-            del self["server"]
-
-
-WIDGET_BROWSER = WidgetBrowserLayer(name="gites.calendar:WidgetBrowser")
-
-
-class WidgetBrowserTestCase(unittest.TestCase):
-    """A fresh page per test, on the layer's server and browser."""
-
-    layer = WIDGET_BROWSER
-
-    def setUp(self):
-        require_layer(self)  # a skip, or under CI=true a failure, without Chromium
-        expect.set_options(timeout=TIMEOUT_MS)
-        self.server = self.layer["server"]
-        self.context = self.layer["context"]
-        self.server.reset()
-        self.page, self.errors = page_and_errors(self.context)
-
-    def tearDown(self):
-        self.page.close()
-        self.assertEqual(self.errors, [], "JavaScript errors on the page")
-
-    # -- helpers -----------------------------------------------------------
-
-    def open(self, name="page.html", widget="#editable"):
-        self.goto(name, widget)
-        return self.page.locator(widget)
-
-    def goto(self, name, widget="#editable"):
-        """Open a test page: wait for the widget's first load, not for ``load``."""
-        self.page.goto(f"{self.server.url}/{name}", wait_until="commit")
-        expect(self.page.locator(f"{widget} [data-date]").first).to_be_visible(
-            timeout=NAVIGATION_TIMEOUT_MS
-        )
-        self.settle(widget)
-
-    def settle(self, widget="#editable"):
-        """Wait until the widget has no request in flight."""
-        expect(self.page.locator(widget)).to_have_attribute("aria-busy", "false")
-
-    def day(self, date, widget="#editable"):
-        return self.page.locator(f'{widget} [data-date="{date}"]')
-
-    def saves(self):
-        with self.server.lock:
-            return [call["form"] for call in self.server.calls]
-
-    def stored(self, pk="12"):
-        with self.server.lock:
-            return dict(self.server.days[pk])
-
-    def expected_form(self, start, end, kind, pk="12"):
-        return {
-            "hebPk": pk,
-            "start": start,
-            "end": end,
-            "type": kind,
-            "_authenticator": AUTHENTICATOR,
-        }
-
-    def click_and_save(self, *dates, widget="#editable"):
-        """Click the days in order; the last click must send the POST."""
-        for date in dates[:-1]:
-            self.day(date, widget).click()
-        with self.page.expect_response(lambda r: r.url.endswith("/save")):
-            self.day(dates[-1], widget).click()
-        self.settle(widget)
-
-    def focused_date(self):
-        return self.page.evaluate("document.activeElement.dataset.date || null")
-
+class TestWidgetSaving(WidgetBrowserTestCase):
     # -- saving ranges -----------------------------------------------------
 
     def test_mouse_range_indisponible(self):
@@ -311,6 +200,12 @@ class WidgetBrowserTestCase(unittest.TestCase):
 
     # -- errors ------------------------------------------------------------
 
+    def save_answered(self, status, html):
+        """Save the 12th-13th on a page whose next save gets ``html`` back."""
+        self.open()
+        self.server.fail_next = (status, html, "text/html")
+        self.click_and_save("2027-03-12", "2027-03-13")
+
     def test_server_400_shows_message_and_reverts(self):
         # The page believes it is the 5th (left open for days); the server knows better.
         self.goto("page.html?today=2027-03-05")
@@ -346,9 +241,7 @@ class WidgetBrowserTestCase(unittest.TestCase):
         expect(self.day("2027-03-12")).not_to_have_class(has_class("is-loue"))
 
     def test_non_json_error_shows_generic_message(self):
-        self.open()
-        self.server.fail_next = (500, "<html>Internal Server Error</html>", "text/html")
-        self.click_and_save("2027-03-12", "2027-03-13")
+        self.save_answered(500, "<html>Internal Server Error</html>")
         expect(self.page.locator("#editable .gites-calendar-message")).to_have_text(
             "L'enregistrement a échoué. Veuillez réessayer."
         )
@@ -356,9 +249,7 @@ class WidgetBrowserTestCase(unittest.TestCase):
 
     def test_html_200_is_not_a_success(self):
         # A login form reached through a redirect answers 200 with HTML.
-        self.open()
-        self.server.fail_next = (200, "<html><form>login</form></html>", "text/html")
-        self.click_and_save("2027-03-12", "2027-03-13")
+        self.save_answered(200, "<html><form>login</form></html>")
         expect(self.page.locator("#editable .gites-calendar-message")).to_have_text(
             "L'enregistrement a échoué. Veuillez réessayer."
         )
@@ -407,194 +298,3 @@ class WidgetBrowserTestCase(unittest.TestCase):
         self.settle()
         self.assertEqual(self.saves(), [])
         expect(self.day("2027-03-22")).to_have_class(has_class("is-anchor"))
-
-    # -- read-only, accessibility, navigation ------------------------------
-
-    def test_readonly_widget(self):
-        widget = self.open(widget="#readonly")
-        # No type picker at all, no selection state.
-        self.assertEqual(widget.locator("button[data-type]").count(), 0)
-        self.assertEqual(widget.locator("[aria-pressed]").count(), 0)
-        for name in ("Loué", "Indisponible", "Libre"):
-            self.assertEqual(widget.get_by_role("button", name=name, exact=True).count(), 0)
-        self.assertEqual(widget.locator("[aria-selected]").count(), 0)
-        expect(widget.get_by_role("grid").first).to_have_attribute("aria-readonly", "true")
-
-        # Loué and Indisponible both read as "busy": the reason stays private.
-        for date in ("2027-03-15", "2027-03-24", "2027-04-02"):
-            cell = self.day(date, "#readonly")
-            expect(cell).to_have_class(has_class("is-busy"))
-            expect(cell).not_to_have_class(has_class("is-loue"))
-            expect(cell).not_to_have_class(has_class("is-indisp"))
-        expect(self.day("2027-03-24", "#readonly")).to_have_attribute(
-            "aria-label", "24 mars 2027, Occupé"
-        )
-        expect(self.day("2027-03-16", "#readonly")).to_have_attribute(
-            "aria-label", "16 mars 2027, Libre"
-        )
-        self.assertEqual(widget.locator("[data-date].is-busy").count(), 4)
-
-        self.day("2027-03-16", "#readonly").click()
-        self.day("2027-03-18", "#readonly").click()
-        self.settle("#readonly")
-        self.assertEqual(self.saves(), [])
-        self.assertEqual(widget.locator(".is-pending").count(), 0)
-
-        # Paging asks the public endpoint for the new window.
-        widget.get_by_role("button", name="Mois suivant").click()
-        self.settle("#readonly")
-        expect(self.day("2027-05-12", "#readonly")).to_have_class(has_class("is-busy"))
-        with self.server.lock:
-            last = self.server.day_requests[-1]
-        self.assertEqual(
-            (last["path"], last["hebPk"], last["year"], last["month"], last["range"]),
-            ("/public-days", "12", "2027", "4", "2"),
-        )
-
-    def test_aria_structure(self):
-        widget = self.open()
-        grids = widget.get_by_role("grid")
-        expect(grids).to_have_count(2)
-        expect(widget.get_by_role("grid", name="mars 2027")).to_have_count(1)
-        expect(widget.get_by_role("grid", name="avril 2027")).to_have_count(1)
-        expect(
-            widget.get_by_role("group", name="Calendrier pour 12 - Gîte du Moulin")
-        ).to_have_count(1)
-
-        march = widget.get_by_role("grid", name="mars 2027")
-        headers = march.get_by_role("columnheader")
-        expect(headers).to_have_count(7)
-        expect(headers.first).to_have_accessible_name("lundi")
-        expect(headers.last).to_have_accessible_name("dimanche")
-        expect(march.get_by_role("gridcell").and_(march.locator("[data-date]"))).to_have_count(31)
-        self.assertGreaterEqual(march.get_by_role("row").count(), 6)
-        # 2027-03-01 is a Monday: first column of the first week.
-        first_row = march.locator("tbody tr").first
-        expect(first_row.locator("td").first).to_have_attribute("data-date", "2027-03-01")
-
-        expect(widget.get_by_role("gridcell", name="15 mars 2027, Loué")).to_have_count(1)
-        expect(widget.get_by_role("gridcell", name="24 mars 2027, Indisponible")).to_have_count(1)
-        expect(widget.get_by_role("gridcell", name="16 mars 2027, Libre")).to_have_count(1)
-        expect(self.day("2027-03-10")).to_have_attribute(
-            "aria-label", "10 mars 2027, aujourd'hui, Libre"
-        )
-
-        # Roving tabindex: exactly one tab stop in the grids, on today.
-        expect(widget.locator('[data-date][tabindex="0"]')).to_have_count(1)
-        expect(self.day("2027-03-10")).to_have_attribute("tabindex", "0")
-        expect(widget.locator('[aria-live="polite"]')).to_have_count(1)
-        expect(widget.locator('.gites-calendar-message[aria-live="assertive"]')).to_have_count(1)
-        expect(widget.get_by_role("group", name="Type de période")).to_have_count(1)
-
-        # A visible focus ring on keyboard focus.
-        self.day("2027-03-10").focus()
-        self.page.keyboard.press("ArrowRight")
-        outline = self.day("2027-03-11").evaluate("node => getComputedStyle(node).outlineStyle")
-        self.assertEqual(outline, "solid")
-
-    def test_keyboard_navigation_pages_the_view(self):
-        widget = self.open()
-        self.day("2027-04-28").focus()
-        self.page.keyboard.press("ArrowDown")  # into May, beyond the last shown month
-        self.assertEqual(self.focused_date(), "2027-05-05")
-        expect(widget.get_by_role("grid").first).to_have_accessible_name("avril 2027")
-        expect(widget.get_by_role("grid").last).to_have_accessible_name("mai 2027")
-        expect(self.day("2027-05-12")).to_have_class(has_class("is-loue"))
-        expect(widget.locator('[data-date][tabindex="0"]')).to_have_count(1)
-
-        self.page.keyboard.press("Home")
-        self.assertEqual(self.focused_date(), "2027-05-03")  # Monday
-        self.page.keyboard.press("End")
-        self.assertEqual(self.focused_date(), "2027-05-09")  # Sunday
-        self.page.keyboard.press("PageUp")
-        self.assertEqual(self.focused_date(), "2027-04-09")
-        self.page.keyboard.press("PageUp")  # before the first shown month
-        self.assertEqual(self.focused_date(), "2027-03-09")
-        expect(widget.get_by_role("grid").first).to_have_accessible_name("mars 2027")
-        self.page.keyboard.press("ArrowRight")
-        self.page.keyboard.press("PageDown")
-        self.assertEqual(self.focused_date(), "2027-04-10")
-        expect(widget.get_by_role("grid").first).to_have_accessible_name("mars 2027")
-        self.page.keyboard.press("ArrowLeft")
-        self.assertEqual(self.focused_date(), "2027-04-09")
-        # Crossing from one shown month into the other keeps the view.
-        for _ in range(2):
-            self.page.keyboard.press("ArrowUp")
-        self.assertEqual(self.focused_date(), "2027-03-26")
-        expect(widget.get_by_role("grid").first).to_have_accessible_name("mars 2027")
-
-    def test_month_navigation(self):
-        widget = self.open()
-        widget.get_by_role("button", name="Mois suivant").click()
-        expect(widget.get_by_role("grid").first).to_have_accessible_name("avril 2027")
-        expect(widget.get_by_role("grid").last).to_have_accessible_name("mai 2027")
-        expect(self.day("2027-03-15")).to_have_count(0)
-        expect(self.day("2027-05-31")).to_have_count(1)
-        expect(self.day("2027-05-12")).to_have_class(has_class("is-loue"))
-        expect(widget.locator('[data-date][tabindex="0"]')).to_have_count(1)
-        expect(widget.locator(".gites-calendar-status")).to_have_text("avril 2027 \u2013 mai 2027")
-
-        prev = widget.get_by_role("button", name="Mois précédent")
-        prev.click()
-        prev.click()
-        expect(widget.get_by_role("grid").first).to_have_accessible_name("février 2027")
-        expect(widget.get_by_role("grid").last).to_have_accessible_name("mars 2027")
-        expect(self.day("2027-02-28")).to_have_class(has_class("is-past"))
-        expect(self.day("2027-03-15")).to_have_class(has_class("is-loue"))
-
-    # -- page integration --------------------------------------------------
-
-    def test_shared_toolbar_multical(self):
-        self.open("multical.html", "#row-12")
-        self.settle("#row-13")
-        toolbar = self.page.locator("#types")
-        expect(toolbar.locator("button")).to_have_count(3)
-        # Rows use the shared picker, not one each.
-        expect(self.page.locator(".gites-calendar button[data-type]")).to_have_count(0)
-        expect(self.page.get_by_role("grid")).to_have_count(2)
-        expect(self.day("2027-03-18", "#row-13")).to_have_class(has_class("is-indisp"))
-
-        toolbar.get_by_role("button", name="Indisponible", exact=True).click()
-        self.click_and_save("2027-03-22", "2027-03-23", widget="#row-13")
-        self.assertEqual(
-            self.saves(), [self.expected_form("2027-03-22", "2027-03-23", "indisp", pk="13")]
-        )
-        expect(self.day("2027-03-22", "#row-13")).to_have_class(has_class("is-indisp"))
-        expect(self.day("2027-03-22", "#row-12")).not_to_have_class(has_class("is-indisp"))
-        self.assertNotIn("2027-03-22", self.stored("12"))
-
-    def test_init_later_with_i18n(self):
-        self.page.goto(f"{self.server.url}/blank.html", wait_until="commit")
-        expect(self.page.locator("#host")).to_be_attached()
-        self.page.wait_for_function("() => window.GitesCalendar")  # the deferred script ran
-        self.page.evaluate(
-            """() => {
-                const node = document.createElement('div');
-                node.id = 'late';
-                node.className = 'gites-calendar';
-                Object.assign(node.dataset, {
-                    daysUrl: '/days?hebPk=12', saveUrl: '/save', hebPk: '12',
-                    authenticator: 's3cr3t-token', months: '1', startMonth: '2027-03',
-                    today: '2027-03-10',
-                    i18n: JSON.stringify({months: ['January', 'February', 'March', 'April',
-                        'May', 'June', 'July', 'August', 'September', 'October', 'November',
-                        'December'], stateLoue: 'Rented', loue: 'Rented'})
-                });
-                document.getElementById('host').append(node);
-                window.GitesCalendar.init(node);
-                window.GitesCalendar.init(node);  // a second call is a no-op
-            }"""
-        )
-        self.settle("#late")
-        widget = self.page.locator("#late")
-        expect(widget.get_by_role("grid")).to_have_count(1)
-        expect(widget.get_by_role("grid")).to_have_accessible_name("March 2027")
-        expect(widget.get_by_role("button", name="Rented", exact=True)).to_have_count(1)
-        expect(self.day("2027-03-15", "#late")).to_have_attribute(
-            "aria-label", "15 March 2027, Rented"
-        )
-        self.assertEqual(widget.locator(".gites-calendar-toolbar").count(), 1)
-
-
-if __name__ == "__main__":
-    unittest.main()

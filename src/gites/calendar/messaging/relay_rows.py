@@ -1,4 +1,5 @@
-"""What the relay reads and writes of ``gites_calendar_outbox``.
+"""What the relay reads and writes of ``gites_calendar_outbox`` (whose rows
+:mod:`gites.calendar.domain.outbox` writes, in the transaction of each change).
 
 Core statements on the relay's own connection (the one holding its advisory
 lock, :mod:`gites.calendar.messaging.relay`): the pending rows in ``id``
