@@ -10,20 +10,37 @@ report (their ``ru_maxrss`` counts what they inherit at the fork).
 import json
 import shutil
 import subprocess
+import time
 
 
-def rabbitmqctl(*args, check=True, timeout=60):
-    """Run rabbitmqctl; return its stdout (raises CalledProcessError if check)."""
+class RabbitmqctlError(subprocess.CalledProcessError):
+    """A failed ``rabbitmqctl`` call, whose message carries the tool's own words."""
+
+    def __str__(self):
+        said = (self.stderr or self.stdout or "").strip()
+        return f"{super().__str__()}: {said}" if said else super().__str__()
+
+
+def rabbitmqctl(*args, check=True, timeout=60, attempts=1):
+    """Run rabbitmqctl; return its stdout (raises RabbitmqctlError if check).
+
+    ``attempts`` > 1 is for idempotent commands only: on a loaded machine
+    the CLI (an Erlang node of its own) now and then fails to reach the
+    broker, and trying again a second later is what an operator would do.
+    """
     executable = shutil.which("rabbitmqctl")
     if executable is None:
         raise FileNotFoundError("rabbitmqctl is not on PATH")
-    result = subprocess.run(  # noqa: S603 - fixed executable, arguments from the tests
-        [executable, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if check and result.returncode != 0:
-        raise subprocess.CalledProcessError(
-            result.returncode, result.args, result.stdout, result.stderr
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(1.0)
+        result = subprocess.run(  # noqa: S603 - fixed executable, arguments from the tests
+            [executable, *args], capture_output=True, text=True, timeout=timeout, check=False
         )
+        if result.returncode == 0:
+            break
+    if check and result.returncode != 0:
+        raise RabbitmqctlError(result.returncode, result.args, result.stdout, result.stderr)
     return result.stdout
 
 
@@ -59,7 +76,9 @@ QUEUE_COUNTS = ("messages_ready", "messages_unacknowledged", "consumers")
 def list_queues(vhost, columns=QUEUE_COUNTS):
     """{queue name: the counts ``columns`` of ``rabbitmqctl list_queues``},
     by default (messages ready, messages unacknowledged, consumers)."""
-    out = rabbitmqctl("list_queues", "-p", vhost, "--quiet", "--no-table-headers", "name", *columns)
+    out = rabbitmqctl(
+        "list_queues", "-p", vhost, "--quiet", "--no-table-headers", "name", *columns, attempts=3
+    )
     queues = {}
     for line in out.splitlines():
         parts = line.split("\t")
@@ -71,7 +90,15 @@ def list_queues(vhost, columns=QUEUE_COUNTS):
 def set_policy(vhost, name, pattern, definition):
     """A queue policy in the test vhost (e.g. one that refuses publishes)."""
     rabbitmqctl(
-        "set_policy", "-p", vhost, "--apply-to", "queues", name, pattern, json.dumps(definition)
+        "set_policy",
+        "-p",
+        vhost,
+        "--apply-to",
+        "queues",
+        name,
+        pattern,
+        json.dumps(definition),
+        attempts=3,
     )
 
 
