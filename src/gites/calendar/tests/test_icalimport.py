@@ -26,10 +26,10 @@ from gites.calendar.domain import history, ical_export, ical_fetch, ical_import,
 from gites.calendar.domain.reservations import RangeChange, apply_owner_change, write_days
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.http import airbnb_feed as feed_of
-from gites.calendar.testing.ical_import import ICAL_HEB as HEB
-from gites.calendar.testing.ical_import import ICAL_OTHER_HEB as OTHER_HEB
-from gites.calendar.testing.ical_import import ICAL_OWNER as OWNER
-from gites.calendar.testing.ical_import import IcalImportCase
+from gites.calendar.testing.ical_feed_cases import ICAL_HEB as HEB
+from gites.calendar.testing.ical_feed_cases import ICAL_OTHER_HEB as OTHER_HEB
+from gites.calendar.testing.ical_feed_cases import ICAL_OWNER as OWNER
+from gites.calendar.testing.ical_feed_cases import IcalImportCase
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 0)

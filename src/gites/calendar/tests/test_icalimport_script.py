@@ -9,8 +9,8 @@ from gites.calendar.db import session as db
 from gites.calendar.scripts.import_ical_feeds import main
 from gites.calendar.testing.db import db_layers, on_both_databases
 from gites.calendar.testing.fixtures import run_console_script
-from gites.calendar.testing.ical_import import ICAL_HEB as HEB
-from gites.calendar.testing.ical_import import IcalImportCase
+from gites.calendar.testing.ical_feed_cases import ICAL_HEB as HEB
+from gites.calendar.testing.ical_feed_cases import IcalImportCase
 
 DATA = pathlib.Path(__file__).parent / "data"
 NOW = datetime.datetime(2030, 6, 15, 10, 0)
