@@ -21,7 +21,7 @@ import datetime
 import subprocess
 import threading
 
-from benchmarks import bench_http, common
+from benchmarks import bench_http, common, http_site
 from benchmarks.cpu import CpuMeter
 from benchmarks.loadgen import run_load
 
@@ -78,18 +78,18 @@ def main(argv=None):
         "--kinds", default="@@ok,selectedDays,selectedDays 304", help="comma-separated"
     )
     args = parser.parse_args(argv)
-    port = bench_http.free_port()
+    port = http_site.free_port()
     common.create_database()
-    rows = bench_http.seed_small()
+    rows = http_site.seed_small()
     common.log(f"profile: {rows:,} rows; building the Zope instance on :{port}")
-    bench_http.make_instance(port)
+    http_site.make_instance(port)
     zope = common.Child(
-        [common.BIN / "runwsgi", bench_http.INSTANCE / "etc" / "zope.ini"],
+        [common.BIN / "runwsgi", http_site.INSTANCE / "etc" / "zope.ini"],
         common.VAR / "runwsgi.log",
-        env=bench_http.zope_env(),
+        env=http_site.zope_env(),
     )
     try:
-        bench_http.wait_http(f"http://127.0.0.1:{port}/Plone/@@ok")
+        http_site.wait_http(f"http://127.0.0.1:{port}/Plone/@@ok")
         today = datetime.date.today()
         makers = {
             "@@ok": (bench_http.ok_request(), 200),
@@ -150,7 +150,7 @@ def main(argv=None):
         zope.stop()
         if not args.keep:
             common.drop_database()
-            common.rmtree(bench_http.INSTANCE)
+            common.rmtree(http_site.INSTANCE)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 
-from benchmarks import bench_http, common
+from benchmarks import common, http_site
 
 
 def environ(path, query, headers):
@@ -63,10 +63,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import os
 
-    os.environ.update(bench_http.zope_env())
+    os.environ.update(http_site.zope_env())
     from Zope2.Startup.run import make_wsgi_app
 
-    app = make_wsgi_app({}, str(bench_http.INSTANCE / "etc" / "zope.conf"))
+    app = make_wsgi_app({}, str(http_site.INSTANCE / "etc" / "zope.conf"))
     today = datetime.date.today()
     query = f"year={today.year}&month={today.month}&range=3"
     statuses = {}
@@ -86,7 +86,7 @@ def main(argv=None):
         return data
 
     etags = {}
-    for heb in range(1, bench_http.HOT_COTTAGES + 1):
+    for heb in range(1, http_site.HOT_COTTAGES + 1):
         captured = {}
 
         def start_response(status, response_headers, exc_info=None, captured=captured):
@@ -104,11 +104,11 @@ def main(argv=None):
         call("/Plone/@@ok", "", {})
 
     def days():
-        heb = rng.randint(1, bench_http.HOT_COTTAGES)
+        heb = rng.randint(1, http_site.HOT_COTTAGES)
         call("/Plone/selectedDays", f"hebPk={heb}&{query}", {})
 
     def not_modified():
-        heb = rng.randint(1, bench_http.HOT_COTTAGES)
+        heb = rng.randint(1, http_site.HOT_COTTAGES)
         call("/Plone/selectedDays", f"hebPk={heb}&{query}", {"If-None-Match": etags[heb]})
 
     kinds = {"@@ok": ok, "selectedDays": days, "selectedDays 304": not_modified}
